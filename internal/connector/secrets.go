@@ -64,11 +64,16 @@ func (c *Connector) SecretUses() []SecretUse {
 func (c *Connector) CheckSecretScopes(owner scope.Scope) error {
 	var fs failure.Fields
 	for _, f := range c.secretFields() {
-		r, err := scope.ParseRef(f.ref)
-		if err == nil {
-			err = r.CheckUsableFrom(owner)
+		if strings.TrimSpace(f.ref) == "" {
+			fs = append(fs, failure.FieldError{Field: f.path, Message: wrapSecretMessage(f.field, "Invalid Secret Reference")})
+			continue
 		}
-		if err != nil {
+		if msg := refProblem(f.ref); msg != "" {
+			fs = append(fs, failure.FieldError{Field: f.path, Message: wrapSecretMessage(f.field, msg)})
+			continue
+		}
+		r, _ := scope.ParseRef(f.ref)
+		if err := r.CheckUsableFrom(owner); err != nil {
 			fs = append(fs, failure.FieldError{Field: f.path, Message: wrapSecretMessage(f.field, identifier.Message(err))})
 		}
 	}

@@ -265,14 +265,32 @@ func checkRef(fs *failure.Fields, path, ref string) {
 		fs.Add(path, msgNotNull)
 		return
 	}
+	if msg := refProblem(ref); msg != "" {
+		fs.Add(path, "%s", msg)
+	}
+}
+
+// plainWordRE is what a mistyped scope prefix looks like; anything else
+// before the dot may be a pasted secret value and is not echoed.
+var plainWordRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,31}$`)
+
+// refProblem returns what is wrong with a non-empty secret reference, or
+// "". A reference that is really a pasted secret value (client secrets
+// hold '.' and '~') must not come back in an error, so the identifier is
+// never quoted and an unknown prefix is named only when it is a plain word.
+func refProblem(ref string) string {
 	r, err := scope.ParseRef(ref)
 	if err != nil {
-		fs.Add(path, "%s", identifier.Message(err))
-		return
+		msg := identifier.Message(err)
+		if prefix, ok := strings.CutPrefix(msg, "No scope found for string: "); ok && !plainWordRE.MatchString(prefix) {
+			return "No scope found for the reference: the part before the first '.' must be account or org"
+		}
+		return msg
 	}
 	if err := identifier.CheckSecret(r.Identifier); err != nil {
-		fs.Add(path, "Invalid Secret Reference: the secret identifier %q %s", r.Identifier, identifier.Message(err))
+		return "Invalid Secret Reference: the secret identifier " + identifier.Message(err)
 	}
+	return ""
 }
 
 // hasControl reports whether s holds a control character (NUL, newline,
