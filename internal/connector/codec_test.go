@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/azimuthcd/azimuth/internal/failure"
 )
@@ -39,12 +39,8 @@ func golden(t *testing.T, name string, got []byte) {
 // generic reads a JSON or YAML document into plain maps for comparison.
 func generic(t *testing.T, doc []byte) map[string]any {
 	t.Helper()
-	j, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out map[string]any
-	if err := json.Unmarshal(j, &out); err != nil {
+	if err := yaml.Unmarshal(doc, &out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -128,7 +124,7 @@ func shapes() map[string]*Connector {
 		"manual secret": {
 			Name: "yes", Identifier: "no", Description: "R&D <team>: line one\nline two # not a comment",
 			OrgIdentifier: "o", ProjectIdentifier: "p", Type: TypeAzure,
-			Tags: map[string]string{"on": "off", "version": "1.10", "null": "", "octal": "0755", "colon": "a: b", "ünï": "cödé"},
+			Tags: map[string]string{"on": "off", "version": "1.10", "null": "", "octal": "0755", "colon": "a: b", "ünï": "cödé", "Y": "1:20"},
 			Spec: &AzureSpec{
 				Credential: &Credential{Type: CredentialManual, Manual: &ManualSpec{
 					ApplicationID: "00000000-0000-4000-8000-000000000001", TenantID: "contoso.onmicrosoft.com",
@@ -219,6 +215,20 @@ func TestExportImportsUnchanged(t *testing.T) {
 			if !reflect.DeepEqual(back, c) {
 				t.Fatalf("%s %s: read back\n%#v\nwant\n%#v", name, format, back, c)
 			}
+		}
+	}
+}
+
+// TestYAMLQuotesWhatYAML11Misreads: an export must read the same in a YAML
+// 1.1 reader such as Harness's, so yes/no/on/off and 1:20 are quoted.
+func TestYAMLQuotesWhatYAML11Misreads(t *testing.T) {
+	y, err := Encode(shapes()["manual secret"], "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`name: "yes"`, `identifier: "no"`, `"on": "off"`, `"Y": "1:20"`, `- "true"`, `version: "1.10"`, `octal: "0755"`} {
+		if !bytes.Contains(y, []byte(want)) {
+			t.Errorf("YAML lacks %s:\n%s", want, y)
 		}
 	}
 }

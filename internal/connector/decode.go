@@ -68,7 +68,7 @@ func Decode(body []byte, mediaType string) (*Connector, error) {
 		root, err = parseYAML(body)
 	default: // sniff
 		format = FormatYAML
-		if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+		if trimmed := bytes.TrimLeft(body, " \t\r\n"); trimmed[0] == '{' {
 			format = FormatJSON
 			root, err = parseJSON(body)
 			if err != nil && !isLimitError(err) {
@@ -162,11 +162,7 @@ func (b *binder) add(path, format string, args ...any) {
 
 // wrongType records that v at path is not of the wanted JSON type.
 func (b *binder) wrongType(path, want string, v *value) {
-	hint := ""
-	if b.yaml && want == "a string" && (v.kind == kindBool || v.kind == kindNumber) {
-		hint = " (in YAML, quote it: unquoted yes, no, on, off, true, false and numbers are not strings)"
-	}
-	b.add(path, "must be %s, got %s%s", want, v.describe(), hint)
+	b.add(path, "must be %s, got %s", want, v.describe())
 }
 
 // object reports whether v is an object; null and absence are not
@@ -183,19 +179,38 @@ func (b *binder) object(v *value, path string) bool {
 }
 
 func (b *binder) str(v *value, path string) string {
-	if v == nil || v.kind == kindNull {
+	if v == nil {
 		return ""
 	}
-	if v.kind != kindString {
+	s, ok := b.text(v)
+	if !ok {
 		b.wrongType(path, "a string", v)
-		return ""
 	}
-	return v.str
+	return s
+}
+
+// text reads a string value; null reads as "". From YAML, an unquoted
+// number or boolean written where a string belongs is that string, exactly
+// as written ("0755", "1.10", "true"), as Harness's YAML reader coerces it.
+func (b *binder) text(v *value) (string, bool) {
+	switch {
+	case v.kind == kindString:
+		return v.str, true
+	case v.kind == kindNull:
+		return "", true
+	case b.yaml && (v.kind == kindNumber || v.kind == kindBool):
+		return v.str, true
+	}
+	return "", false
 }
 
 func (b *binder) boolPtr(v *value, path string) *bool {
 	if v == nil || v.kind == kindNull {
 		return nil
+	}
+	if b.yaml && v.yamlBool != nil {
+		out := *v.yamlBool
+		return &out
 	}
 	if v.kind != kindBool {
 		b.wrongType(path, "a boolean (true or false)", v)
@@ -216,11 +231,11 @@ func (b *binder) strList(v *value, path string) []string {
 	}
 	out := make([]string, 0, len(v.items))
 	for i, it := range v.items {
-		if it.kind != kindString {
-			b.wrongType(index(path, i), "a string", it)
+		if s, ok := b.text(it); ok && it.kind != kindNull {
+			out = append(out, s)
 			continue
 		}
-		out = append(out, it.str)
+		b.wrongType(index(path, i), "a string", it)
 	}
 	return out
 }
@@ -233,14 +248,11 @@ func (b *binder) strMap(v *value, path string) map[string]string {
 	}
 	out := make(map[string]string, len(v.members))
 	for _, m := range v.members {
-		switch m.val.kind {
-		case kindString:
-			out[m.key] = m.val.str
-		case kindNull:
-			out[m.key] = ""
-		default:
-			b.wrongType(identifier.TagPath(path, m.key), "a string", m.val)
+		if s, ok := b.text(m.val); ok {
+			out[m.key] = s
+			continue
 		}
+		b.wrongType(identifier.TagPath(path, m.key), "a string", m.val)
 	}
 	return out
 }

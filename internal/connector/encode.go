@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
-	goyaml "go.yaml.in/yaml/v2"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/azimuthcd/azimuth/internal/failure"
 )
@@ -41,7 +42,7 @@ func Encode(c *Connector, format string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encode connector %q: %w", c.Identifier, err)
 		}
-		out, err := goyaml.Marshal(toYAML(v))
+		out, err := writeYAML(toYAML(v))
 		if err != nil {
 			return nil, fmt.Errorf("encode connector %q as YAML: %w", c.Identifier, err)
 		}
@@ -50,34 +51,59 @@ func Encode(c *Connector, format string) ([]byte, error) {
 	return nil, failure.New(failure.Invalid, "unsupported format %q: use json or yaml", format)
 }
 
-// toYAML converts a value tree to what the YAML library writes in order:
-// objects become MapSlices, so the field order is the JSON's.
-func toYAML(v *value) any {
+// toYAML converts a value tree to a YAML node graph in the same order, so
+// the field order is the JSON's. Strings are tagged !!str so that the
+// encoder quotes those a YAML reader would take for something else ("yes",
+// "1.10", "").
+func toYAML(v *value) *yaml.Node {
 	switch v.kind {
 	case kindBool:
-		return v.b
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: strconv.FormatBool(v.b)}
 	case kindString:
-		return v.str
+		return yamlString(v.str)
 	case kindNumber:
-		if i, err := strconv.ParseInt(v.str, 10, 64); err == nil {
-			return i
-		}
-		if f, err := strconv.ParseFloat(v.str, 64); err == nil {
-			return f
-		}
-		return v.str
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: v.str}
 	case kindObject:
-		out := make(goyaml.MapSlice, 0, len(v.members))
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for _, m := range v.members {
-			out = append(out, goyaml.MapItem{Key: m.key, Value: toYAML(m.val)})
+			n.Content = append(n.Content, yamlString(m.key), toYAML(m.val))
 		}
-		return out
+		return n
 	case kindArray:
-		out := make([]any, 0, len(v.items))
+		n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, it := range v.items {
-			out = append(out, toYAML(it))
+			n.Content = append(n.Content, toYAML(it))
 		}
-		return out
+		return n
 	}
-	return nil
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+}
+
+// base60RE matches YAML 1.1's sexagesimal numbers ("1:20").
+var base60RE = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`)
+
+// yamlString is a string scalar. Strings that a YAML 1.1 reader (Harness's,
+// among others) would take for a boolean or a number, such as yes, off or
+// 1:20, are double-quoted; the encoder already quotes what YAML 1.2 would
+// misread.
+func yamlString(s string) *yaml.Node {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if _, ok := yaml11Bools[s]; ok || base60RE.MatchString(s) {
+		n.Style = yaml.DoubleQuotedStyle
+	}
+	return n
+}
+
+// writeYAML encodes a node graph with two-space indentation.
+func writeYAML(n *yaml.Node) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

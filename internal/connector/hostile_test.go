@@ -47,19 +47,24 @@ func TestHostileInput(t *testing.T) {
 		msg       string // substring of the error
 	}{
 		{"over the size cap", append([]byte(`{"connector":{"description":"`), bytes.Repeat([]byte("x"), MaxDocumentSize)...), "application/json", failure.TooLarge, "the limit is 1048576 bytes"},
-		{"billion laughs", billionLaughs(), "application/yaml", failure.Invalid, "excessive aliasing"},
-		{"billion laughs sniffed", billionLaughs(), "", failure.Invalid, "excessive aliasing"},
-		{"amplified aliases", amplified(), "application/yaml", failure.Invalid, "more than 100000 values"},
+		{"billion laughs", billionLaughs(), "application/yaml", failure.Invalid, "YAML aliases (*a) are not supported in connector documents (YAML line 2)"},
+		{"billion laughs sniffed", billionLaughs(), "", failure.Invalid, "YAML aliases (*a) are not supported"},
+		{"amplified aliases", amplified(), "application/yaml", failure.Invalid, "YAML aliases (*a) are not supported"},
+		{"many YAML values", []byte("connector:\n  tags: [" + strings.TrimSuffix(strings.Repeat("0,", 15_000), ",") + "]\n"), "application/yaml", failure.Invalid, "more than 10000 values"},
+		{"large YAML structure", []byte("connector:\n  tags: [" + strings.TrimSuffix(strings.Repeat("0,", 150_000), ",") + "]\n"), "application/yaml", failure.Invalid, "the YAML document is too large in structure"},
 		{"deep JSON", bytes.Repeat([]byte("["), 500_000), "application/json", failure.Invalid, "nested more than 32 levels"},
 		{"deep JSON objects", []byte(`{"connector":` + strings.Repeat(`{"a":`, 40) + `1` + strings.Repeat("}", 41)), "", failure.Invalid, "nested more than 32 levels"},
-		{"deep YAML flow", append([]byte("connector: "), bytes.Repeat([]byte("["), 500_000)...), "application/yaml", failure.Invalid, "exceeded max depth"},
+		{"deep YAML flow", append([]byte("connector: "), bytes.Repeat([]byte("["), 15_000)...), "application/yaml", failure.Invalid, "exceeded max depth"},
+		{"deep YAML flow over the scan", append([]byte("connector: "), bytes.Repeat([]byte("["), 500_000)...), "application/yaml", failure.Invalid, "too large in structure"},
 		{"deep YAML within the library's limit", append(append([]byte("connector: "), bytes.Repeat([]byte("["), 100)...), bytes.Repeat([]byte("]"), 100)...), "application/yaml", failure.Invalid, "nested more than 32 levels"},
 		{"deep YAML blocks", []byte("connector:\n" + deepBlocks(200)), "application/yaml", failure.Invalid, "nested more than 32 levels"},
-		{"many values", []byte(`{"connector":{"tags":[` + strings.TrimSuffix(strings.Repeat("0,", 150_000), ",") + `]}}`), "application/json", failure.Invalid, "more than 100000 values"},
+		{"many values", []byte(`{"connector":{"tags":[` + strings.TrimSuffix(strings.Repeat("0,", 150_000), ",") + `]}}`), "application/json", failure.Invalid, "more than 10000 values"},
 		{"binary", []byte{0x00, 0x01, 0xfe, 0xff, 0x7b}, "", failure.Invalid, "not valid UTF-8"},
 		{"NUL bytes in JSON", []byte("{\"connector\":\x00}"), "application/json", failure.Invalid, "invalid JSON"},
-		{"YAML tag", []byte("connector: !!binary aGVsbG8=\n"), "application/yaml", failure.Invalid, "connector"},
-		{"YAML merge into wrong type", []byte("base: &b {name: x}\nconnector:\n  <<: *b\n  spec: [1]\n"), "application/yaml", failure.Invalid, "spec: must be an object, got array"},
+		{"YAML binary tag", []byte("connector: !!binary aGVsbG8=\n"), "application/yaml", failure.Invalid, "YAML tag !!binary is not supported"},
+		{"YAML merge into wrong type", []byte("base: &b {name: x}\nconnector:\n  <<: *b\n  spec: [1]\n"), "application/yaml", failure.Invalid, "YAML merge keys (<<) are not supported"},
+		{"YAML custom tag", []byte("connector: !secret {name: x}\n"), "application/yaml", failure.Invalid, "YAML tag !secret is not supported"},
+		{"YAML complex key", []byte("connector:\n  ? [a, b]\n  : x\n"), "application/yaml", failure.Invalid, "mapping keys must be plain strings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,5 +179,40 @@ func TestDecodeKeepsNullsApart(t *testing.T) {
 	}
 	if c.Spec.DelegateSelectors == nil || len(c.Spec.DelegateSelectors) != 0 {
 		t.Fatalf("[] not kept as an empty list: %#v", c.Spec.DelegateSelectors)
+	}
+}
+
+// TestYAMLScalarsKeepTheirText: what a YAML author writes unquoted where a
+// string belongs is read as written, never reinterpreted (no 0755 → 493,
+// no yes → true), and YAML 1.1 booleans still work where a boolean belongs.
+func TestYAMLScalarsKeepTheirText(t *testing.T) {
+	doc := []byte(`connector:
+  name: 2024
+  identifier: yes
+  description: 1.10
+  tags: {octal: 0755, flag: true, "on": off, hex: 0x1F, date: 2024-01-02, "null": ~}
+  type: Azure
+  spec:
+    delegateSelectors: [1e3, no]
+    executeOnDelegate: off
+`)
+	c, err := Decode(doc, "application/yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := false
+	want := &Connector{Name: "2024", Identifier: "yes", Description: "1.10", Type: TypeAzure,
+		Tags: map[string]string{"octal": "0755", "flag": "true", "on": "off", "hex": "0x1F", "date": "2024-01-02", "null": ""},
+		Spec: &AzureSpec{DelegateSelectors: []string{"1e3", "no"}, ExecuteOnDelegate: &f}}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("got\n%#v\nwant\n%#v", c, want)
+	}
+	// Quoted, "off" is a string, not a boolean.
+	if _, err := Decode([]byte("connector:\n  spec:\n    executeOnDelegate: \"off\"\n"), "application/yaml"); err == nil {
+		t.Fatal("a quoted string was read as a boolean")
+	}
+	// JSON gets no such coercion.
+	if _, err := Decode([]byte(`{"connector":{"name":2024}}`), "application/json"); err == nil {
+		t.Fatal("a JSON number was read as a string")
 	}
 }

@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	goyaml "go.yaml.in/yaml/v2"
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 )
 
 // Limits on a document, so that hostile input fails fast and small. A real
@@ -21,9 +20,16 @@ const (
 	MaxDocumentSize = 1 << 20
 	// maxDepth is the deepest nesting of objects and arrays accepted.
 	maxDepth = 32
-	// maxValues is the most values (of any kind) one document may hold,
-	// counted after YAML aliases are expanded.
-	maxValues = 100_000
+	// maxValues is the most values (of any kind) one document may hold; a
+	// connector with the most tags allowed has about 550.
+	maxValues = 10_000
+	// maxYAMLIndicators bounds the YAML structure characters (, : - [ { ?
+	// and newlines) of a body before it is parsed: the YAML parser builds
+	// its whole node graph first (about 280 bytes a node), so a 1 MiB body
+	// of "0,0,0,..." would cost 140 MB before maxValues could apply. Each
+	// node past the first needs at least one of these characters, so the
+	// graph stays under about 2×20,000 nodes (some 11 MB).
+	maxYAMLIndicators = 20_000
 )
 
 // kind is the JSON type of a value.
@@ -58,11 +64,14 @@ func (k kind) String() string {
 // so that codecs can walk it with field paths and so that duplicate keys can
 // be refused instead of silently collapsed.
 type value struct {
-	kind    kind
-	str     string // a string, or a number's text
-	b       bool
-	members []member
-	items   []*value
+	kind kind
+	str  string // a string, a number's text, or a YAML boolean's text
+	b    bool
+	// yamlBool is set on an unquoted YAML string that YAML 1.1 reads as a
+	// boolean (yes, off, ...), so that a boolean field can accept it.
+	yamlBool *bool
+	members  []member
+	items    []*value
 }
 
 type member struct {
@@ -249,62 +258,164 @@ func (p *jsonParser) array(path string, depth int) (*value, error) {
 	return v, nil
 }
 
-// parseYAML converts one YAML document to JSON through sigs.k8s.io/yaml in
-// strict mode (duplicate keys are errors) and parses the result. The YAML
-// parser bounds alias expansion and nesting itself (it refuses "excessive
-// aliasing" and depth over 10,000); the JSON parse then applies this
-// package's tighter limits to what the aliases expanded to.
+// parseYAML parses one YAML document into a value tree. It reads the YAML
+// node graph, without expanding anything, so alias bombs cost only their
+// own size: an alias (*name) or a merge key (<<) is refused outright (a
+// connector document has no use for them), as are duplicate keys, explicit
+// tags other than the core ones, more than one document, and the nesting
+// and size limits of parseJSON.
+//
+// Scalars keep their text: YAML's plain scalars resolve per YAML 1.2
+// (true/false are booleans, yes/no are strings), and the binder may read a
+// plain number or boolean as the string it was written as.
 func parseYAML(data []byte) (*value, error) {
-	if err := singleDocument(data); err != nil {
-		return nil, err
+	if n := yamlIndicators(data); n > maxYAMLIndicators {
+		return nil, &parseError{msg: fmt.Sprintf("the YAML document is too large in structure: %d separators (, : - [ { ? and line breaks), more than the %d a connector document could need", n, maxYAMLIndicators)}
 	}
-	j, err := yaml.YAMLToJSONStrict(data)
-	if err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return &value{kind: kindNull}, nil
+		}
 		return nil, &parseError{msg: yamlMessage(err)}
 	}
-	if len(j) > 2*MaxDocumentSize {
-		return nil, &parseError{msg: fmt.Sprintf("the YAML document expands to more than %d bytes (anchors and aliases)", 2*MaxDocumentSize)}
-	}
-	return parseJSON(j)
-}
-
-// singleDocument refuses a YAML stream of more than one non-empty document:
-// the rest would otherwise be silently ignored. Only bodies that hold a
-// document marker are looked at twice.
-func singleDocument(data []byte) error {
-	if !bytes.Contains(data, []byte("---")) && !bytes.Contains(data, []byte("...")) {
-		return nil
-	}
-	dec := goyaml.NewDecoder(bytes.NewReader(data))
-	docs := 0
 	for {
-		var doc any
-		err := dec.Decode(&doc)
+		var next yaml.Node
+		err := dec.Decode(&next)
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err != nil {
-			return &parseError{msg: yamlMessage(err)}
+			return nil, &parseError{msg: yamlMessage(err)}
 		}
-		if doc == nil {
-			continue
-		}
-		docs++
-		if docs > 1 {
-			return &parseError{msg: "the body holds more than one YAML document; send one connector per request"}
+		if !emptyDocument(&next) {
+			return nil, &parseError{msg: fmt.Sprintf("the body holds more than one YAML document (another starts at line %d); send one connector per request", next.Line)}
 		}
 	}
+	p := &yamlParser{}
+	return p.node(&doc, "", 0)
+}
+
+func yamlIndicators(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case ',', ':', '-', '[', '{', '?', '\n':
+			n++
+		}
+	}
+	return n
+}
+
+func emptyDocument(n *yaml.Node) bool {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return n.Kind == 0 || n.Kind == yaml.DocumentNode && len(n.Content) == 0 ||
+		n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+type yamlParser struct {
+	count int
+}
+
+func (p *yamlParser) fail(path string, n *yaml.Node, format string, args ...any) error {
+	return &parseError{path: path, msg: fmt.Sprintf(format, args...) + fmt.Sprintf(" (YAML line %d)", n.Line)}
+}
+
+func (p *yamlParser) node(n *yaml.Node, path string, depth int) (*value, error) {
+	if n.Kind == yaml.DocumentNode {
+		if len(n.Content) == 0 {
+			return &value{kind: kindNull}, nil
+		}
+		n = n.Content[0]
+	}
+	p.count++
+	if p.count > maxValues {
+		return nil, p.fail(path, n, "the document holds more than %d values", maxValues)
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		return nil, p.fail(path, n, "YAML aliases (*%s) are not supported in connector documents", n.Value)
+	case yaml.ScalarNode:
+		return p.scalar(n, path)
+	case yaml.MappingNode, yaml.SequenceNode:
+		if depth >= maxDepth {
+			return nil, p.fail(path, n, "the document is nested more than %d levels deep", maxDepth)
+		}
+		if t := n.ShortTag(); t != "!!map" && t != "!!seq" {
+			return nil, p.fail(path, n, "YAML tag %s is not supported in connector documents", n.Tag)
+		}
+		if n.Kind == yaml.SequenceNode {
+			v := &value{kind: kindArray, items: make([]*value, 0, len(n.Content))}
+			for i, c := range n.Content {
+				item, err := p.node(c, index(path, i), depth+1)
+				if err != nil {
+					return nil, err
+				}
+				v.items = append(v.items, item)
+			}
+			return v, nil
+		}
+		v := &value{kind: kindObject, members: make([]member, 0, len(n.Content)/2)}
+		seen := make(map[string]bool, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				return nil, p.fail(path, k, "mapping keys must be plain strings")
+			}
+			if k.Tag == "!!merge" {
+				return nil, p.fail(path, k, "YAML merge keys (<<) are not supported in connector documents")
+			}
+			child := join(path, k.Value)
+			if seen[k.Value] {
+				return nil, p.fail(child, k, "duplicate key %q", k.Value)
+			}
+			seen[k.Value] = true
+			cv, err := p.node(val, child, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			v.members = append(v.members, member{key: k.Value, val: cv})
+		}
+		return v, nil
+	}
+	return nil, p.fail(path, n, "unexpected YAML node")
+}
+
+// yaml11Bools are the YAML 1.1 spellings of booleans (yes, on, ...), which
+// Harness's YAML parser reads as booleans; a boolean field accepts them
+// when unquoted.
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+}
+
+func (p *yamlParser) scalar(n *yaml.Node, path string) (*value, error) {
+	switch n.ShortTag() {
+	case "!!str", "!!timestamp":
+		v := &value{kind: kindString, str: n.Value}
+		if b, ok := yaml11Bools[n.Value]; ok && n.Style == 0 {
+			v.yamlBool = &b
+		}
+		return v, nil
+	case "!!null":
+		return &value{kind: kindNull}, nil
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return nil, p.fail(path, n, "invalid boolean %q", n.Value)
+		}
+		return &value{kind: kindBool, b: b, str: n.Value}, nil
+	case "!!int", "!!float":
+		return &value{kind: kindNumber, str: n.Value}, nil
+	}
+	return nil, p.fail(path, n, "YAML tag %s is not supported in connector documents", n.Tag)
 }
 
 // yamlMessage makes a YAML library error fit on one line with our prefix.
 func yamlMessage(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:")
-	msg = strings.Join(strings.Fields(msg), " ")
-	if strings.Contains(msg, "already set in map") {
-		return "duplicate key in YAML: " + msg
-	}
-	return "invalid YAML: " + msg
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	return "invalid YAML: " + strings.Join(strings.Fields(msg), " ")
 }
