@@ -37,10 +37,16 @@ const (
 // fields are ignored: the UI sends a stray credential.clientId, for one. But
 // a value of the wrong JSON type, an unknown credential or auth type
 // ("Invalid value: <v>"), a duplicate key, a syntax error, a body over
-// MaxDocumentSize (failure.TooLarge), nesting over 32 levels and YAML alias
-// bombs are refused, as a *failure.Error whose Fields name each problem by
-// its path inside the connector ("spec.credential.type"), or "body" /
-// "connector" for problems with the document as a whole.
+// MaxDocumentSize (failure.TooLarge), nesting over 32 levels or more than
+// 10,000 values are refused, as a *failure.Error whose Fields name each
+// problem by its path inside the connector ("spec.credential.type"), or
+// "body" / "connector" for problems with the document as a whole.
+//
+// YAML specifics: aliases, merge keys, custom tags and multi-document
+// bodies are refused (so alias bombs cost nothing); plain scalars follow
+// YAML 1.2, and an unquoted number or boolean where a string belongs is
+// read as written ("0755" stays "0755"); a boolean field also accepts the
+// YAML 1.1 spellings yes/no/on/off unquoted, as Harness's reader does.
 //
 // Decode does not normalise or validate: call Normalize, then Validate.
 func Decode(body []byte, mediaType string) (*Connector, error) {
