@@ -218,3 +218,15 @@ type armErrorBody struct {
 	Target  string         `json:"target,omitempty"`
 	Details []armErrorBody `json:"details,omitempty"`
 }
+
+// withParam sets one path parameter on a request (used when a handler
+// resolves a scope into its parts).
+func withParam(r *http.Request, name, value string) *http.Request {
+	old, _ := r.Context().Value(paramsKey).(params)
+	ps := params{}
+	for k, v := range old {
+		ps[k] = v
+	}
+	ps[name] = value
+	return r.WithContext(context.WithValue(r.Context(), paramsKey, ps))
+}
