@@ -19,6 +19,9 @@ const (
 	RoleAKSRBACAdmin            = "3498e952-d568-435e-9b2c-8d77e338d7f7"
 	RoleAKSRBACClusterAdmin     = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b"
 	RoleWebsiteContributor      = "de139f84-1756-47ae-9be6-808fbbe84772"
+	RoleAKSContributor          = "ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8"
+	RoleBlueprintContributor    = "41077137-e803-4205-871c-5a86e6a753b4"
+	RoleBlueprintOperator       = "437d2ced-4a38-4302-8479-ed2bcb43d090"
 )
 
 var aksReadBase = []string{
@@ -123,6 +126,36 @@ var builtinRoles = []*RoleDefinition{
 			"Microsoft.Web/serverFarms/join/action",
 			"Microsoft.Web/serverFarms/read",
 			"Microsoft.Web/sites/*",
+		}}}},
+	{ID: RoleAKSContributor, RoleName: "Azure Kubernetes Service Contributor Role", Type: "BuiltInRole",
+		Description: "Grants access to read and write Azure Kubernetes Service clusters",
+		Permissions: []Permission{{Actions: []string{
+			"Microsoft.Authorization/*/read",
+			"Microsoft.ContainerService/locations/*",
+			"Microsoft.ContainerService/managedClusters/*",
+			"Microsoft.ContainerService/managedclustersnapshots/*",
+			"Microsoft.ContainerService/snapshots/*",
+			"Microsoft.Insights/alertRules/*",
+			"Microsoft.Resources/deployments/*",
+			"Microsoft.Resources/subscriptions/resourceGroups/read",
+		}}}},
+	{ID: RoleBlueprintContributor, RoleName: "Blueprint Contributor", Type: "BuiltInRole",
+		Description: "Can manage blueprint definitions, but not assign them.",
+		Permissions: []Permission{{Actions: []string{
+			"Microsoft.Authorization/*/read",
+			"Microsoft.Blueprint/blueprints/*",
+			"Microsoft.Resources/subscriptions/resourceGroups/read",
+			"Microsoft.Resources/deployments/*",
+			"Microsoft.Support/*",
+		}}}},
+	{ID: RoleBlueprintOperator, RoleName: "Blueprint Operator", Type: "BuiltInRole",
+		Description: "Can assign existing published blueprints, but cannot create new blueprints. NOTE: this only works if the assignment is done with a user-assigned managed identity.",
+		Permissions: []Permission{{Actions: []string{
+			"Microsoft.Authorization/*/read",
+			"Microsoft.Blueprint/blueprintAssignments/*",
+			"Microsoft.Resources/subscriptions/resourceGroups/read",
+			"Microsoft.Resources/deployments/*",
+			"Microsoft.Support/*",
 		}}}},
 }
 

@@ -126,3 +126,23 @@ func TestScopeCovers(t *testing.T) {
 		}
 	}
 }
+
+func TestBlueprintAndAKSContributorRoles(t *testing.T) {
+	role := func(name string) []Permission { return builtinRole(name).Permissions }
+	tests := []struct {
+		role, action string
+		want         bool
+	}{
+		{"Blueprint Operator", "Microsoft.Blueprint/blueprintAssignments/write", true},
+		{"Blueprint Operator", "Microsoft.Blueprint/blueprints/write", false},
+		{"Blueprint Contributor", "Microsoft.Blueprint/blueprints/versions/write", true},
+		{"Blueprint Contributor", "Microsoft.Blueprint/blueprintAssignments/write", false},
+		{"Azure Kubernetes Service Contributor Role", "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", true},
+		{"Azure Kubernetes Service Contributor Role", "Microsoft.ContainerRegistry/registries/read", false},
+	}
+	for _, tc := range tests {
+		if got := Allowed(role(tc.role), tc.action, false); got != tc.want {
+			t.Errorf("%s grants %s = %v, want %v", tc.role, tc.action, got, tc.want)
+		}
+	}
+}
