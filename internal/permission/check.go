@@ -72,6 +72,10 @@ type Request struct {
 	// the assignments that cover it decide; either way they explain a
 	// denial.
 	Assignments []Assignment `json:"assignments,omitempty"`
+	// AssignmentsListed says the assignments were listed, so that an empty
+	// list means "none" rather than "not known" (implied when Assignments
+	// is not empty).
+	AssignmentsListed bool `json:"assignmentsListed,omitempty"`
 	// ManagementGroups lists, innermost first, the management groups above
 	// the subscription being checked, so that assignments on them count.
 	ManagementGroups []string `json:"managementGroups,omitempty"`
@@ -312,7 +316,7 @@ func checkOne(c *Capability, target Scope, req Request, effective map[string]*Se
 	switch {
 	case effective[strings.ToLower(scope.String())] != nil:
 		set, v.Source = effective[strings.ToLower(scope.String())], "effective permissions"
-	case len(req.Assignments) > 0:
+	case len(req.Assignments) > 0 || req.AssignmentsListed:
 		var perms []Permission
 		for _, a := range applying {
 			perms = append(perms, a.perms...)
