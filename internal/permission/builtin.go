@@ -253,6 +253,7 @@ func patternHits(pattern string, data bool) bool {
 
 // roleTraits are what the choice of a role looks at, computed once.
 type roleTraits struct {
+	set        *Set
 	breadth    int
 	grantsData bool // some data action
 	readOnly   bool // every reference operation it grants is a read
@@ -268,8 +269,8 @@ func traitsOf(r *BuiltinRole) roleTraits {
 		traits = make(map[string]roleTraits, len(builtinRoles))
 		for i := range builtinRoles {
 			b := &builtinRoles[i]
-			t := roleTraits{breadth: Breadth(b.Permissions), readOnly: true}
 			set := Compile(b.Permissions)
+			t := roleTraits{set: set, breadth: Breadth(b.Permissions), readOnly: true}
 			for _, op := range referenceOps() {
 				if !set.Allows(op) {
 					continue
@@ -326,7 +327,7 @@ func SmallestRole(ops []Operation, among []string) (RoleChoice, bool) {
 		if (t.grantsData && !needData) || (onlyReads && !t.readOnly) {
 			continue
 		}
-		if len(Compile(r.Permissions).Missing(ops)) > 0 {
+		if len(t.set.Missing(ops)) > 0 {
 			continue
 		}
 		b, p := t.breadth, patternCount(r.Permissions)

@@ -216,6 +216,13 @@ func Generate(req GenerateRequest) (*Plan, error) {
 		plan.Grants = append(plan.Grants, gr)
 	}
 
+	for _, id := range ids {
+		for _, n := range byID[id].Notes {
+			if !slices.Contains(plan.Notes, n) {
+				plan.Notes = append(plan.Notes, n)
+			}
+		}
+	}
 	var data []string
 	for _, id := range ids {
 		for _, a := range byID[id].DataActions {
