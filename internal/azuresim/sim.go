@@ -290,6 +290,7 @@ func (s *Sim) listen(kind, name string, rt *router, useTLS bool) (string, error)
 	if useTLS {
 		ln = tls.NewListener(ln, s.ca.serverTLSConfig())
 	}
+	ln = lenientListener{ln}
 	l := &listener{kind: kind, name: name, addr: ln.Addr().String(), srv: srv}
 	s.lmu.Lock()
 	s.listeners = append(s.listeners, l)
