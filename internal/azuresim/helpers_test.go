@@ -157,3 +157,5 @@ func rawARM(t *testing.T, s *Sim, method, u, auth string) (int, string) {
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body.Error.Code
 }
+
+func errorsAs[T any](err error, target *T) bool { return errors.As(err, target) }

@@ -117,6 +117,31 @@ type listener struct {
 	srv  *http.Server
 }
 
+// The token signing key is generated once per process, not per Sim: MSAL
+// keeps managed-identity tokens in a process-wide cache, so a test binary
+// that starts several simulators would otherwise present tokens signed by
+// a closed simulator's key. Entra's keys do not change between requests
+// either.
+var (
+	signKeyOnce sync.Once
+	signKey     *rsa.PrivateKey
+	signKid     string
+	signKeyErr  error
+)
+
+func tokenSigningKey() (*rsa.PrivateKey, string, error) {
+	signKeyOnce.Do(func() {
+		signKey, signKeyErr = rsa.GenerateKey(rand.Reader, 2048)
+		if signKeyErr != nil {
+			signKeyErr = fmt.Errorf("generate token signing key: %w", signKeyErr)
+			return
+		}
+		der, _ := x509.MarshalPKIXPublicKey(&signKey.PublicKey)
+		signKid = base64.RawURLEncoding.EncodeToString(sha1Sum(der))
+	})
+	return signKey, signKid, signKeyErr
+}
+
 // startHooks are run by Start; see the package comment.
 var startHooks []func(*Sim) error
 
@@ -172,11 +197,9 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 		return nil, fmt.Errorf("azuresim: TrustedCAPEM holds no certificate")
 	}
 	s.issuers = newIssuerKeys(pool)
-	if s.signKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		return nil, fmt.Errorf("azuresim: generate signing key: %w", err)
+	if s.signKey, s.kid, err = tokenSigningKey(); err != nil {
+		return nil, fmt.Errorf("azuresim: %w", err)
 	}
-	der, _ := x509.MarshalPKIXPublicKey(&s.signKey.PublicKey)
-	s.kid = base64.RawURLEncoding.EncodeToString(sha1Sum(der))
 	if s.ca, err = newAuthority(now, s.certNames()); err != nil {
 		return nil, fmt.Errorf("azuresim: %w", err)
 	}
