@@ -10,6 +10,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/authorization/armauthorization/v2"
@@ -419,4 +420,27 @@ func TestCustomRole(t *testing.T) {
 	if err != nil || len(pages[0].Value) != 1 || *pages[0].Value[0].Properties.RoleName != "Slot Swapper" {
 		t.Fatalf("custom roles: %v", err)
 	}
+}
+
+// staticCred hands the SDK a fixed token, to see how ARM's refusals of a
+// bad token surface through a generated client.
+type staticCred struct{ token string }
+
+func (c staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: c.token, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestExpiredTokenThroughTheSDK(t *testing.T) {
+	s := StartForTest(t, nil)
+	token, _, err := s.IssueToken(demoTenant, "azimuth-reader", "https://management.core.windows.net/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := armresources.NewResourceGroupsClient(demoSub, staticCred{token}, armOptions(s))
+	if _, err := c.Get(context.Background(), "rg-web", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.SetClockSkew(3 * time.Hour)
+	_, err = c.Get(context.Background(), "rg-web", nil)
+	responseError(t, err, 401, "ExpiredAuthenticationToken")
 }

@@ -78,9 +78,15 @@ func (c *lenientConn) readHead() ([]byte, error) {
 			head.Write(line)
 			return head.Bytes(), err
 		}
+		if first && len(bytes.TrimRight(line, "\r\n")) == 0 {
+			head.Write(line) // blank lines before a request line, which servers skip
+			continue
+		}
 		if first {
 			line = fixRequestLine(line)
 			first = false
+			head.Write(line)
+			continue
 		} else {
 			k, v, ok := strings.Cut(string(bytes.TrimRight(line, "\r\n")), ":")
 			if ok {
@@ -95,7 +101,7 @@ func (c *lenientConn) readHead() ([]byte, error) {
 			}
 		}
 		head.Write(line)
-		if len(bytes.TrimRight(line, "\r\n")) == 0 && head.Len() > len(line) {
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
 			return head.Bytes(), nil
 		}
 		if head.Len() > maxHead {
