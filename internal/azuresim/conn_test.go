@@ -2,6 +2,7 @@ package azuresim
 
 import (
 	"bufio"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestFixRequestLine(t *testing.T) {
@@ -70,5 +72,44 @@ func TestLenientConnKeepAlive(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(seen, "|") != strings.Join(want, "|") {
 		t.Fatalf("server saw %q", seen)
+	}
+}
+
+// TestTLSStateSurvivesTheLenientListener: handlers behind listenTLSConfig
+// see the TLS state, client certificates included (the Kubernetes API of
+// local-account clusters needs them).
+func TestTLSStateSurvivesTheLenientListener(t *testing.T) {
+	s := StartForTest(t, nil)
+	rt := newRouter("test")
+	rt.handle(http.MethodGet, "/whoami", "test.whoami", func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			http.Error(w, "no client certificate", 401)
+			return
+		}
+		_, _ = io.WriteString(w, r.TLS.PeerCertificates[0].Subject.CommonName)
+	})
+	cfg := s.serverTLSConfig()
+	cfg.ClientAuth = tls.RequireAnyClientCert
+	addr, err := s.listenTLSConfig("test", "whoami", rt, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, keyPEM, err := selfSignedRSA("CN=clusterAdmin", time.Now(), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.X509KeyPair(pemCert(cert), keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CACertPool(), Certificates: []tls.Certificate{pair}}}}
+	resp, err := c.Get("https://" + addr + "/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "clusterAdmin" {
+		t.Fatalf("%d %s", resp.StatusCode, b)
 	}
 }
