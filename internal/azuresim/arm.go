@@ -72,7 +72,7 @@ func (s *Sim) armServe(n cloud.Name, spec *armRouteSpec, w http.ResponseWriter, 
 	c.caller = caller
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
-		c.fail(http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		c.fail(http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	}
 	if !apiVersionRE.MatchString(v) {

@@ -157,7 +157,7 @@ func TestARMAuthenticationErrors(t *testing.T) {
 		{"no header", base, "", "AuthenticationFailed", 401},
 		{"garbage", base, "Bearer not-a-jwt", "InvalidAuthenticationToken", 401},
 		{"wrong audience", base, "Bearer " + acr, "InvalidAuthenticationTokenAudience", 401},
-		{"no api-version", strings.TrimSuffix(base, "?api-version=2022-12-01"), "Bearer " + good, "InvalidApiVersionParameter", 400},
+		{"no api-version", strings.TrimSuffix(base, "?api-version=2022-12-01"), "Bearer " + good, "MissingApiVersionParameter", 400},
 		{"bad api-version", strings.Replace(base, "2022-12-01", "yesterday", 1), "Bearer " + good, "InvalidApiVersionParameter", 400},
 		{"ok", base, "Bearer " + good, "", 200},
 	}
