@@ -153,4 +153,3 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
-
