@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/audit"
@@ -22,6 +23,20 @@ var (
 	ErrConflict   = errors.New("changed since it was read (version conflict)")
 	ErrReferenced = errors.New("still referenced")
 )
+
+// HoldsError is the ErrReferenced of a scope deletion: it says what still
+// lives in the scope.
+type HoldsError struct {
+	Scope scope.Scope
+	What  []string // e.g. "2 projects", "1 secrets"
+}
+
+func (e *HoldsError) Error() string {
+	return e.Scope.Describe() + " still holds " + strings.Join(e.What, ", ")
+}
+
+// Unwrap makes errors.Is(err, ErrReferenced) hold.
+func (e *HoldsError) Unwrap() error { return ErrReferenced }
 
 // Tx runs fn in one transaction carried by the context: every store call
 // made with the context fn receives joins it, so a change and its audit

@@ -169,43 +169,9 @@ func (s *Store) refuseIfHolds(ctx context.Context, sc scope.Scope) error {
 		}
 	}
 	if len(parts) > 0 {
-		return &HoldsError{Scope: sc, What: parts}
+		return &store.HoldsError{Scope: sc, What: parts}
 	}
 	return nil
-}
-
-// HoldsError says what still lives in a scope that was to be deleted.
-type HoldsError struct {
-	Scope scope.Scope
-	What  []string
-}
-
-func (e *HoldsError) Error() string {
-	return fmt.Sprintf("%s still holds %s", e.Scope.Describe(), joinAnd(e.What))
-}
-
-// Unwrap makes errors.Is(err, store.ErrReferenced) hold.
-func (e *HoldsError) Unwrap() error { return store.ErrReferenced }
-
-func joinAnd(p []string) string {
-	switch len(p) {
-	case 0:
-		return ""
-	case 1:
-		return p[0]
-	}
-	out := ""
-	for i, s := range p {
-		switch {
-		case i == 0:
-			out = s
-		case i == len(p)-1:
-			out += " and " + s
-		default:
-			out += ", " + s
-		}
-	}
-	return out
 }
 
 // oneRow turns "0 rows affected" into ErrNotFound or ErrConflict, checking

@@ -174,7 +174,7 @@ func TestScopes(t *testing.T) {
 		// An org holding projects cannot go; a project holding a secret cannot go.
 		err = s.DeleteOrg(ctx, "acc", "o1")
 		wantErr(t, err, store.ErrReferenced)
-		var holds *sqlstore.HoldsError
+		var holds *store.HoldsError
 		if !errors.As(err, &holds) || holds.What[0] != "2 projects" {
 			t.Fatalf("DeleteOrg error = %v", err)
 		}
