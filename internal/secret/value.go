@@ -9,9 +9,9 @@ package secret
 import (
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 )
 
 // redacted is what a secret value prints as, everywhere.
@@ -60,7 +60,8 @@ func (v *Value) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New("must be a string")
+		// The decoder adds the field's path; the input is never quoted.
+		return &json.UnmarshalTypeError{Value: "non-string", Type: reflect.TypeFor[string]()}
 	}
 	v.b = []byte(s)
 	return nil

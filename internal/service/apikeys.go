@@ -36,16 +36,23 @@ func unauthenticated() error {
 var dummyHash = make([]byte, 32)
 
 // Authenticate turns the x-api-key header into a principal. Failures are
-// recorded in the audit trail (without the key) and all look the same.
-func (s *APIKeys) Authenticate(ctx context.Context, header, source string) (access.Principal, error) {
+// recorded in the audit trail (without the key) under the account the
+// request names (accountHint), and all look the same to the caller.
+func (s *APIKeys) Authenticate(ctx context.Context, header, source, accountHint string) (access.Principal, error) {
 	id, tok, ok := access.ParseToken(strings.TrimSpace(header))
 	anon := access.Principal{KeyID: "", Name: audit.AnonymousActor, Source: source}
+	hint := scope.Scope{}
+	if fs := (failure.Fields{}); accountHint != "" {
+		if checkIdentifier(&fs, "account", accountHint, false); len(fs) == 0 {
+			hint.Account = accountHint
+		}
+	}
 	if !ok {
 		why := "malformed API key"
 		if header == "" {
 			why = "no API key"
 		}
-		s.denied(ctx, anon, opAuth, scope.Scope{}, "", why)
+		s.denied(ctx, anon, opAuth, hint, "", why)
 		return access.Principal{}, unauthenticated()
 	}
 	k, err := s.st.GetAPIKey(ctx, id)
@@ -59,7 +66,7 @@ func (s *APIKeys) Authenticate(ctx context.Context, header, source string) (acce
 	match := tok.Matches(hash)
 	switch {
 	case err != nil:
-		s.denied(ctx, anon, opAuth, scope.Scope{}, id, "unknown API key id")
+		s.denied(ctx, anon, opAuth, hint, id, "unknown API key id")
 		return access.Principal{}, unauthenticated()
 	case !match:
 		s.denied(ctx, anon, opAuth, k.Scope, id, "wrong API key secret")
