@@ -120,7 +120,7 @@ func (a *API) noRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux
 		w.Header().Set("Allow", strings.Join(allow, ", "))
 		msg := r.Method + " is not allowed on " + r.URL.Path + "; allowed: " + strings.Join(allow, ", ")
 		write(w, r, http.StatusMethodNotAllowed, errorBody{Status: "ERROR", Code: "METHOD_NOT_ALLOWED", Message: msg,
-			CorrelationID: correlationID(r.Context()),
+			CorrelationID:    correlationID(r.Context()),
 			ResponseMessages: []responseMessage{{Code: "METHOD_NOT_ALLOWED", Level: "ERROR", Message: msg, FailureTypes: []string{}}}})
 		return
 	}

@@ -163,7 +163,10 @@ func decodeBytes(b []byte, mt string, v any) error {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return failure.InvalidField("body", "the request body is empty.")
 	}
-	if isYAML(mt) || (mt == "" && !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{"))) {
+	// A body that starts like JSON is parsed as JSON even when labelled
+	// YAML: JSON is YAML, and the JSON parser is the stricter one (the YAML
+	// parser ignores text after a closing brace).
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) && (isYAML(mt) || mt == "") {
 		j, err := yaml.YAMLToJSON(b)
 		if err != nil {
 			return failure.InvalidField("body", "the YAML body cannot be parsed%s.", yamlWhere(err))

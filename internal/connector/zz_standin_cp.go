@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -64,7 +63,7 @@ func (c *Credential) UnmarshalJSON(b []byte) error {
 		c.OIDC = &OIDCSpec{}
 		return json.Unmarshal(t.Spec, c.OIDC)
 	}
-	return fmt.Errorf("Invalid value: %s", t.Type)
+	return nil // Validate reports the unknown type
 }
 
 // MarshalJSON renders {"type", "spec": {"secretRef"|"certificateRef"}}.
@@ -189,6 +188,8 @@ func (c *Connector) Validate() error {
 		fs.Add("identifier", "cannot be empty")
 	case !idRE.MatchString(c.Identifier):
 		fs.Add("identifier", "can be 128 characters long and can only contain alphanumeric, underscore and $ characters, and not start with a number or $")
+	case standinReserved[c.Identifier]:
+		fs.Add("identifier", "%s is a keyword, so cannot be used", c.Identifier)
 	case c.Identifier == "harnessSecretManager":
 		fs.Add("identifier", "harnessSecretManager cannot be used as a connector identifier")
 	}
@@ -311,3 +312,7 @@ func (c *Connector) CheckSecretScopes(owner scope.Scope) error {
 func (c *Connector) Scope(account string) scope.Scope {
 	return scope.New(account, c.OrgIdentifier, c.ProjectIdentifier)
 }
+
+var standinReserved = map[string]bool{"or": true, "and": true, "eq": true, "ne": true, "lt": true, "gt": true, "le": true, "ge": true,
+	"div": true, "mod": true, "not": true, "null": true, "true": true, "false": true, "new": true, "var": true, "return": true,
+	"step": true, "parallel": true, "stepGroup": true, "org": true, "account": true, "class": true, "shellScriptProvisioner": true}
