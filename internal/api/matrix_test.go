@@ -85,7 +85,9 @@ func TestCrossScopeMatrix(t *testing.T) {
 					{"create connector", func() resp { return e.req("POST", "/ng/api/connectors"+q("", ""), key, newConn) }},
 					{"delete connector", func() resp { return e.req("DELETE", "/ng/api/connectors/"+tmp+target.q(), key, nil) }},
 					{"list connectors", func() resp { return e.req("GET", "/ng/api/connectors"+target.q(), key, nil) }},
-					{"list connectors v2", func() resp { return e.req("POST", "/ng/api/connectors/listV2"+target.q(), key, `{"filterType":"Connector"}`) }},
+					{"list connectors v2", func() resp {
+						return e.req("POST", "/ng/api/connectors/listV2"+target.q(), key, `{"filterType":"Connector"}`)
+					}},
 					{"connector id check", func() resp {
 						return e.req("GET", "/ng/api/connectors/validateUniqueIdentifier"+target.q("identifier=zz"), key, nil)
 					}},

@@ -251,4 +251,3 @@ func TestRotateKeyThroughAPI(t *testing.T) {
 		}
 	})
 }
-
