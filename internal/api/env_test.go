@@ -35,6 +35,7 @@ type env struct {
 	kr     *secret.Keyring
 	admin  string // the account admin key
 	dbPath string // SQLite only
+	pgDSN  string // PostgreSQL only
 	logs   *syncBuffer
 	// responses records every response body and header, for canary sweeps.
 	mu        sync.Mutex
@@ -69,6 +70,7 @@ func newEnv(t *testing.T, dialect sqlstore.Dialect) *env {
 		url = e.dbPath
 	case sqlstore.Postgres:
 		url = testenv.Postgres(t)
+		e.pgDSN = url
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := sqlstore.Open(ctx, sqlstore.Options{URL: url, Logger: log})

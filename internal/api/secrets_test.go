@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -142,6 +143,20 @@ func TestSecretCanarySweep(t *testing.T) {
 			}
 		}
 		sinks = append(sinks, struct{ name, data string }{"table dump", e.dump()})
+		if e.pgDSN != "" {
+			if pgDump, err := exec.LookPath("pg_dump"); err == nil {
+				out, err := exec.Command(pgDump, "--data-only", "--dbname", e.pgDSN).Output()
+				if err != nil {
+					t.Fatalf("pg_dump: %v", err)
+				}
+				if !strings.Contains(string(out), "COPY public.secrets") {
+					t.Fatalf("pg_dump output has no secrets table")
+				}
+				sinks = append(sinks, struct{ name, data string }{"pg_dump", string(out)})
+			} else {
+				t.Log("pg_dump not installed: the table dump stands in for it")
+			}
+		}
 		hits := 0
 		for _, c := range canaries {
 			for _, f := range forms(c) {
