@@ -81,7 +81,7 @@ func badCases() []badCase {
 		{"auth type unknown", "POST", C, conn("c1", "default", "p1", "account.acct_text", "spec.credential.spec.auth.type", "Password"), "", nil, 400, "spec.credential.spec.auth.type", "Password"},
 		{"project. reference", "POST", C, conn("c1", "default", "p1", "project.x"), "", nil, 400, "secretRef", "Invalid Secret Reference"},
 		{"unknown reference scope", "POST", C, conn("c1", "default", "p1", "foo.x"), "", nil, 400, "secretRef", "No scope found for string: foo"},
-		{"empty reference", "POST", C, conn("c1", "default", "p1", ""), "", nil, 400, "secretRef", "Invalid Secret Reference"},
+		{"empty reference", "POST", C, conn("c1", "default", "p1", ""), "", nil, 400, "secretRef", "must not be null"},
 		{"inherit without selectors", "POST", C, conn("c1", "default", "p1", "", "spec.credential", mi), "", nil, 400, "delegateSelectors", "Delegate Selector cannot be null"},
 		{"user-assigned without clientId", "POST", C, conn("c1", "default", "p1", "", "spec.credential", ua, "spec.delegateSelectors", []string{"d"}), "", nil, 400, "clientId", ""},
 		{"account connector, org secret", "POST", C, conn("c1", "", "", "org.org_pem"), "", nil, 400, "secretRef", "The org level secret cannot be used at account level"},

@@ -109,18 +109,18 @@ func (s *Connectors) secretRefs(ctx context.Context, sc scope.Scope, doc *connec
 	for _, u := range doc.SecretUses() {
 		target, err := u.Ref.Resolve(sc)
 		if err != nil {
-			fs.Add(u.Path, "Error while validating %s field : %v", u.Field, err)
+			fs = append(fs, u.Problem("%s", failureMessage(err)))
 			continue
 		}
 		x, err := s.st.GetSecret(ctx, target, u.Ref.Identifier)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			fs.Add(u.Path, "Error while validating %s field : %s", u.Field, noSecretMessage(target, u.Ref.Identifier))
+			fs = append(fs, u.NotFound(target))
 			continue
 		case err != nil:
 			return nil, err
 		case u.Kind != "" && x.Type != u.Kind:
-			fs.Add(u.Path, "Error while validating %s field : %s", u.Field, wrongKindMessage(u, x.Type))
+			fs = append(fs, u.WrongKind(x.Type))
 			continue
 		}
 		refs = append(refs, store.SecretRef{Field: u.Field, Scope: target, Identifier: u.Ref.Identifier})

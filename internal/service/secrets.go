@@ -367,19 +367,19 @@ func (s *Secrets) Resolve(ctx context.Context, p access.Principal, owner scope.S
 	for _, u := range uses {
 		target, err := u.Ref.Resolve(owner)
 		if err != nil {
-			return nil, failure.InvalidField(u.Path, "Error while validating %s field : %v", u.Field, err)
+			return nil, &failure.Error{Kind: failure.Invalid, Fields: []failure.FieldError{u.Problem("%s", failureMessage(err))}}
 		}
 		var r Resolved
 		err = s.audited(ctx, p, opSecretResolve, target, u.Ref.Identifier, "for "+u.Field+" of a connector at "+owner.String(), func(ctx context.Context) error {
 			x, err := s.st.GetSecret(ctx, target, u.Ref.Identifier)
 			if errors.Is(err, store.ErrNotFound) {
-				return failure.InvalidField(u.Path, "Error while validating %s field : %s", u.Field, noSecretMessage(target, u.Ref.Identifier))
+				return &failure.Error{Kind: failure.Invalid, Fields: []failure.FieldError{u.NotFound(target)}}
 			}
 			if err != nil {
 				return err
 			}
 			if u.Kind != "" && x.Type != u.Kind {
-				return failure.InvalidField(u.Path, "Error while validating %s field : %s", u.Field, wrongKindMessage(u, x.Type))
+				return &failure.Error{Kind: failure.Invalid, Fields: []failure.FieldError{u.WrongKind(x.Type)}}
 			}
 			v, err := s.kr.Decrypt(ctx, x.Ciphertext, secret.AAD(target, x.Identifier, secret.ValueField))
 			if err != nil {
@@ -399,27 +399,10 @@ func (s *Secrets) Resolve(ctx context.Context, p access.Principal, owner scope.S
 	return out, nil
 }
 
-// noSecretMessage is Harness's "No secret exists with the id ..." text.
-func noSecretMessage(sc scope.Scope, id string) string {
-	m := "No secret exists with the id " + id + " "
-	if sc.Org != "" {
-		m += " in organization " + sc.Org
+// failureMessage is an error's message without its kind's decoration.
+func failureMessage(err error) string {
+	if fe, ok := failure.As(err); ok && fe.Message != "" {
+		return fe.Message
 	}
-	if sc.Project != "" {
-		m += " in project " + sc.Project
-	}
-	if sc.Org == "" {
-		m += " in account " + sc.Account
-	}
-	return m
-}
-
-func wrongKindMessage(u connector.SecretUse, got string) string {
-	field := "secretRef"
-	want := "a text secret (SecretText) holding the client secret"
-	if u.Kind == SecretFile {
-		field = "certificateRef"
-		want = "a file secret (SecretFile) holding a PEM with the certificate and its private key"
-	}
-	return fmt.Sprintf("secret %s is a %s, but %s needs %s", u.Ref, got, field, want)
+	return err.Error()
 }
