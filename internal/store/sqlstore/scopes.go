@@ -125,6 +125,9 @@ func (s *Store) UpdateOrg(ctx context.Context, o *store.Org) error {
 // DeleteOrg implements store.Orgs.
 func (s *Store) DeleteOrg(ctx context.Context, account, id string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockForDelete(ctx, `SELECT 1 FROM organizations WHERE account = $1 AND identifier = $2`, account, id); err != nil {
+			return fmt.Errorf("delete org %q: %w", id, err)
+		}
 		if err := s.refuseIfHolds(ctx, scope.Scope{Account: account, Org: id}); err != nil {
 			return fmt.Errorf("delete org %q: %w", id, err)
 		}
@@ -137,6 +140,18 @@ func (s *Store) DeleteOrg(ctx context.Context, account, id string) error {
 		}
 		return nil
 	})
+}
+
+// lockForDelete locks a scope's row before its contents are counted, so a
+// concurrent create (which holds it FOR SHARE via ScopeExists) either
+// finishes first and is counted, or waits and then finds the scope gone.
+// SQLite's single writer already serialises the two.
+func (s *Store) lockForDelete(ctx context.Context, q string, args ...any) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	var one int
+	return s.translate(s.wq(ctx).QueryRowContext(ctx, q+" FOR UPDATE", args...).Scan(&one))
 }
 
 // refuseIfHolds returns ErrReferenced, with counts, when anything lives in
@@ -300,6 +315,9 @@ func (s *Store) UpdateProject(ctx context.Context, p *store.Project) error {
 // DeleteProject implements store.Projects.
 func (s *Store) DeleteProject(ctx context.Context, account, org, id string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.lockForDelete(ctx, `SELECT 1 FROM projects WHERE account = $1 AND org = $2 AND identifier = $3`, account, org, id); err != nil {
+			return fmt.Errorf("delete project %q: %w", id, err)
+		}
 		if err := s.refuseIfHolds(ctx, scope.Scope{Account: account, Org: org, Project: id}); err != nil {
 			return fmt.Errorf("delete project %q: %w", id, err)
 		}

@@ -525,3 +525,44 @@ func TestSQLitePragmas(t *testing.T) {
 		t.Fatalf("journal_mode=%s synchronous=%d foreign_keys=%d busy_timeout=%d", mode, sync, fk, busy)
 	}
 }
+
+// TestDeleteScopeRacesCreate: a project deleted while secrets are being
+// created in it never leaves a secret behind in a project that is gone.
+func TestDeleteScopeRacesCreate(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		seedScopes(t, s)
+		for round := 0; round < 10; round++ {
+			p := fmt.Sprintf("race%d", round)
+			must(t, s.CreateProject(ctx, &store.Project{Account: "acc", Org: "o2", Identifier: p, Name: p, CreatedAt: now, UpdatedAt: now}))
+			sc := scope.Scope{Account: "acc", Org: "o2", Project: p}
+			var wg sync.WaitGroup
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					_ = s.InTx(ctx, func(ctx context.Context) error {
+						ok, err := s.ScopeExists(ctx, sc)
+						if err != nil || !ok {
+							return store.ErrNotFound
+						}
+						return s.CreateSecret(ctx, secretAt(sc, fmt.Sprintf("s%d", i)))
+					})
+				}(i)
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = s.DeleteProject(ctx, "acc", "o2", p)
+			}()
+			wg.Wait()
+			exists, err := s.ScopeExists(ctx, sc)
+			must(t, err)
+			_, n, err := s.ListSecrets(ctx, store.ListFilter{Scopes: []store.ScopeMatch{{Scope: sc}}})
+			must(t, err)
+			if !exists && n > 0 {
+				t.Fatalf("round %d: project deleted with %d secrets left in it", round, n)
+			}
+		}
+	})
+}
