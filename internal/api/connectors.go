@@ -78,8 +78,7 @@ func (a *API) listConnectors(w http.ResponseWriter, r *http.Request, p access.Pr
 		return err
 	}
 	if c := r.URL.Query().Get("category"); c != "" && c != "CLOUD_PROVIDER" {
-		ok(w, r, newPage(service.List[service.Connector]{PageIndex: pg.Index, PageSize: pageSize(pg)}, mustConnector))
-		return nil
+		return renderConnectors(w, r, service.List[service.Connector]{PageIndex: pg.Index, PageSize: pageSize(pg)})
 	}
 	l, err := a.svc.Connectors.List(r.Context(), p, sc, service.ListConnectorsInput{SearchTerm: r.URL.Query().Get("searchTerm"),
 		Types: queryList(r, "type"), Page: pg})
@@ -96,18 +95,16 @@ func pageSize(pg service.PageRequest) int {
 	return pg.Size
 }
 
-func mustConnector(c service.Connector) connectorResponse {
-	resp, _ := toConnector(c)
-	return resp
-}
-
 func renderConnectors(w http.ResponseWriter, r *http.Request, l service.List[service.Connector]) error {
+	out := service.List[connectorResponse]{Total: l.Total, PageIndex: l.PageIndex, PageSize: l.PageSize}
 	for _, c := range l.Items {
-		if _, err := toConnector(c); err != nil {
+		resp, err := toConnector(c)
+		if err != nil {
 			return err
 		}
+		out.Items = append(out.Items, resp)
 	}
-	ok(w, r, newPage(l, mustConnector))
+	ok(w, r, newPage(out, func(c connectorResponse) connectorResponse { return c }))
 	return nil
 }
 
@@ -152,8 +149,7 @@ func (a *API) listConnectorsV2(w http.ResponseWriter, r *http.Request, p access.
 	}
 	// Azure connectors are in the CLOUD_PROVIDER category.
 	if len(f.Categories) > 0 && !containsString(f.Categories, "CLOUD_PROVIDER") {
-		ok(w, r, newPage(service.List[service.Connector]{PageIndex: pg.Index, PageSize: pageSize(pg)}, mustConnector))
-		return nil
+		return renderConnectors(w, r, service.List[service.Connector]{PageIndex: pg.Index, PageSize: pageSize(pg)})
 	}
 	l, err := a.svc.Connectors.List(r.Context(), p, sc, service.ListConnectorsInput{SearchTerm: r.URL.Query().Get("searchTerm"),
 		Types: f.Types, Identifiers: f.ConnectorIdentifiers, IncludeAllScopes: all, Page: pg})

@@ -3,9 +3,9 @@ package api
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 
 	"github.com/azimuthcd/azimuth/internal/audit"
-	"github.com/azimuthcd/azimuth/internal/connector"
 	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/service"
 	"github.com/azimuthcd/azimuth/internal/store"
@@ -209,20 +209,15 @@ func ms(t interface {
 	return t.UnixMilli()
 }
 
-// connectorInfo is the "connector" object of a response: the stored
-// document's inner object with the scope filled in.
+// connectorInfo is the "connector" object of a response: the inner object
+// of the stored document, which the service wrote normalised and with the
+// connector's scope in it.
 func connectorInfo(c service.Connector) (json.RawMessage, error) {
 	var wrapper struct {
 		Connector json.RawMessage `json:"connector"`
 	}
-	doc := c.Doc
-	doc.OrgIdentifier, doc.ProjectIdentifier = c.Scope.Org, c.Scope.Project
-	b, err := encodeConnector(doc)
-	if err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(b, &wrapper); err != nil {
-		return nil, err
+	if err := json.Unmarshal(c.Document, &wrapper); err != nil || len(wrapper.Connector) == 0 {
+		return nil, fmt.Errorf("stored document of connector %q is not a connector document", c.Identifier)
 	}
 	return wrapper.Connector, nil
 }
@@ -307,5 +302,3 @@ func nonNil(m map[string]string) map[string]string {
 	}
 	return m
 }
-
-func encodeConnector(c *connector.Connector) ([]byte, error) { return connector.Encode(c, "json") }

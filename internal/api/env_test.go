@@ -28,7 +28,7 @@ const acct = "acc"
 // env is a real server in-process: a real database, the real keyring,
 // services and API behind httptest, and a log buffer at debug level.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	st     *sqlstore.Store
 	svc    *service.Services
@@ -59,7 +59,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t *testing.T, dialect sqlstore.Dialect) *env {
+func newEnv(t testing.TB, dialect sqlstore.Dialect) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, logs: &syncBuffer{}}
