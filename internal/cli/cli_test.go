@@ -158,7 +158,7 @@ func TestDev(t *testing.T) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{info, filepath.Join(dir, "master.key"), filepath.Join(dir, "admin-api-key")} {
+	for _, f := range []string{info, filepath.Join(dir, "master.key"), filepath.Join(dir, "admin-api-key"), filepath.Join(dir, "azimuth.db")} {
 		if m := mode(t, f); m != 0o600 {
 			t.Errorf("%s has mode %o", f, m)
 		}

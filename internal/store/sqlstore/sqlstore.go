@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -137,6 +138,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		if maxConns <= 0 {
 			maxConns = 8
 		}
+		// Create the file owner-only; SQLite gives -wal and -shm the same mode.
+		f, err := os.OpenFile(dsn, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite file %s: %w", dsn, err)
+		}
+		_ = f.Close()
 		if s.w, err = openSQLite(dsn, false); err != nil {
 			return nil, err
 		}
