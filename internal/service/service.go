@@ -219,7 +219,14 @@ type List[T any] struct {
 	PageSize  int
 }
 
-// Conflict codes and messages.
+// concurrentChange is a store-detected conflict: the row changed between
+// the read and the write of this request.
+func concurrentChange(what string) error {
+	return failure.New(failure.Conflict, "%s was changed by someone else while this request ran; read it again and retry", what).
+		WithCode("OPTIMISTIC_LOCKING_EXCEPTION")
+}
+
+// versionConflict is a stale If-Match.
 func versionConflict(what string, got int64) error {
 	return failure.New(failure.Conflict, "%s was changed by someone else (If-Match version %d is not the current one); read it again and retry", what, got).
 		WithCode("OPTIMISTIC_LOCKING_EXCEPTION")
