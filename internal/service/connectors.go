@@ -246,7 +246,7 @@ func (s *Connectors) Update(ctx context.Context, p access.Principal, w Write) (C
 		return nil
 	})
 	if errors.Is(err, store.ErrConflict) {
-		return out, concurrentChange("connector "+doc.Identifier)
+		return out, concurrentChange("connector " + doc.Identifier)
 	}
 	if err == nil {
 		s.changed(Change{Resource: "connector", Op: "update", Scope: sc, Identifier: doc.Identifier})

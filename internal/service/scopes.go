@@ -209,7 +209,7 @@ func (s *Scopes) UpdateOrg(ctx context.Context, p access.Principal, account, id 
 	case errors.Is(err, store.ErrNotFound):
 		return o, orgNotFound(id)
 	case errors.Is(err, store.ErrConflict):
-		return o, concurrentChange("organization "+id)
+		return o, concurrentChange("organization " + id)
 	}
 	return o, err
 }
@@ -442,7 +442,7 @@ func (s *Scopes) UpdateProject(ctx context.Context, p access.Principal, account,
 	case errors.Is(err, store.ErrNotFound):
 		return pr, projectNotFound(org, id)
 	case errors.Is(err, store.ErrConflict):
-		return pr, concurrentChange("project "+id)
+		return pr, concurrentChange("project " + id)
 	}
 	return pr, err
 }

@@ -294,7 +294,7 @@ func (s *Secrets) Update(ctx context.Context, p access.Principal, sc scope.Scope
 	case errors.Is(err, store.ErrNotFound):
 		return x, secretNotFound(id)
 	case errors.Is(err, store.ErrConflict):
-		return x, concurrentChange("secret "+id)
+		return x, concurrentChange("secret " + id)
 	case err == nil:
 		s.changed(Change{Resource: "secret", Op: "update", Scope: sc, Identifier: id})
 	}
