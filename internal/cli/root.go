@@ -85,6 +85,9 @@ func newRootCmd(s *streams) *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(s),
 		newAzuresimCmd(s),
+		newServerCmd(s),
+		newDevCmd(s),
+		newOperatorCmd(s),
 	)
 	return root
 }
