@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/azimuthcd/azimuth/internal/config"
+	"github.com/azimuthcd/azimuth/internal/server"
+)
+
+// DevInfo is <dev-dir>/dev.json: what a developer or a test needs to talk to
+// a running `azimuth dev`. Later features add their parts (the Azure
+// simulator, an embedded delegate, seeded connectors) as fields here.
+type DevInfo struct {
+	URL               string `json:"url"`
+	APIKey            string `json:"apiKey"`
+	AccountIdentifier string `json:"accountIdentifier"`
+	OrgIdentifier     string `json:"orgIdentifier"`
+	DataDir           string `json:"dataDir"`
+	Database          string `json:"database"`
+	MasterKeyFile     string `json:"masterKeyFile"`
+	StartedAt         string `json:"startedAt"`
+	// Simulator, Delegate and Seeded are reserved for the features that add
+	// them to dev mode.
+	Simulator any      `json:"simulator,omitempty"`
+	Delegate  any      `json:"delegate,omitempty"`
+	Seeded    []string `json:"seeded,omitempty"`
+}
+
+// DevEnv is what a dev-mode part sees.
+type DevEnv struct {
+	Dir    string
+	Config *config.Server // parts that run before the server may change it
+	Server *server.Server // nil before the server is built
+	Info   *DevInfo
+	Log    *slog.Logger
+}
+
+// DevPart is one piece of `azimuth dev`. Before runs before the server is
+// built (to adjust its configuration, e.g. point clouds at the simulator);
+// After runs once it listens (to seed data, start a delegate).
+type DevPart struct {
+	Name   string
+	Before func(ctx context.Context, env *DevEnv) error
+	After  func(ctx context.Context, env *DevEnv) error
+}
+
+// devParts are the dev-mode parts, in order. Features register theirs in
+// an init function of their own file in this package.
+var devParts []DevPart
+
+func newDevCmd(s *streams) *cobra.Command {
+	var dir, listen, account, logLevel string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run Azimuth for trying it out: one process, SQLite in --dir, generated keys",
+		Long: `Run Azimuth in one process for development and trying it out.
+
+Everything lives in --dir (default .azimuth-dev): the SQLite database, a
+generated master key (mode 0600), the admin API key and dev.json, which
+holds the URL, the admin key and the account for scripts and tests.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			abs, err := filepath.Abs(dir)
+			if err != nil {
+				return withExit(ExitUsage, err)
+			}
+			cfg := config.Server{Listen: listen, DataDir: abs, Account: account, LogLevel: logLevel, LogFormat: "text",
+				ShutdownTimeout: 5 * time.Second, Dev: true,
+				DatabaseURL: filepath.Join(abs, "azimuth.db"), MasterKeyFile: filepath.Join(abs, "master.key")}
+			if err := cfg.Validate(); err != nil {
+				return withExit(ExitUsage, err)
+			}
+			return runDev(cmd.Context(), s, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", ".azimuth-dev", "directory for all dev-mode state")
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on (127.0.0.1:0 picks a free port)")
+	f.StringVar(&account, "account", config.DefaultAccount, "account to create")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func runDev(ctx context.Context, s *streams, cfg config.Server) error {
+	log := newLogger(s.err, cfg)
+	env := &DevEnv{Dir: cfg.DataDir, Config: &cfg, Log: log, Info: &DevInfo{}}
+	for _, p := range devParts {
+		if p.Before != nil {
+			if err := p.Before(ctx, env); err != nil {
+				return fmt.Errorf("dev %s: %w", p.Name, err)
+			}
+		}
+	}
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	env.Server = srv
+	if err := srv.Listen(); err != nil {
+		_ = srv.Store.Close()
+		return err
+	}
+	key := srv.AdminKey.Reveal()
+	if key == "" {
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, server.AdminKeyFile))
+		if err != nil {
+			_ = srv.Store.Close()
+			return fmt.Errorf("read the admin key of this dev directory: %w (delete %s to start afresh)", err, cfg.DataDir)
+		}
+		key = strings.TrimSpace(string(b))
+	}
+	*env.Info = DevInfo{URL: srv.URL(), APIKey: key, AccountIdentifier: cfg.Account, OrgIdentifier: "default",
+		DataDir: cfg.DataDir, Database: cfg.DatabaseURL, MasterKeyFile: cfg.MasterKeyFile,
+		StartedAt: time.Now().UTC().Format(time.RFC3339)}
+	for _, p := range devParts {
+		if p.After != nil {
+			if err := p.After(ctx, env); err != nil {
+				_ = srv.Store.Close()
+				return fmt.Errorf("dev %s: %w", p.Name, err)
+			}
+		}
+	}
+	b, _ := json.MarshalIndent(env.Info, "", "  ")
+	infoPath := filepath.Join(cfg.DataDir, "dev.json")
+	if err := writePrivate(infoPath, append(b, '\n')); err != nil {
+		_ = srv.Store.Close()
+		return fmt.Errorf("write %s: %w", infoPath, err)
+	}
+	fmt.Fprintf(s.out, `Azimuth dev is running.
+
+  URL:      %s
+  Account:  %s
+  API key:  %s
+  State:    %s (dev.json has all of this)
+
+Try:
+  curl -s -H "x-api-key: $(jq -r .apiKey %s)" "%s/ng/api/organizations?accountIdentifier=%s"
+
+Ctrl-C stops it.
+`, env.Info.URL, cfg.Account, key, cfg.DataDir, infoPath, env.Info.URL, cfg.Account)
+	return srv.Run(ctx)
+}
+
+// writePrivate writes a 0600 file, replacing any previous one.
+func writePrivate(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
