@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -114,7 +113,7 @@ func (f *Factory) build(c *connector.Connector, cl *Cloud, spec credSpec, secret
 		Kind:     spec.kind,
 		TenantID: spec.tenantID,
 		ClientID: spec.clientID,
-		info: credInfo{kind: spec.kind, cloud: cl.Name, authority: cl.AuthorityHost(), tenantID: spec.tenantID,
+		info: credInfo{kind: spec.kind, cloud: cl.Name, authority: cl.AuthorityHost(), armHost: cl.ResourceManagerHost(), tenantID: spec.tenantID,
 			clientID: spec.clientID, secretRef: spec.secretRef, connectorName: c.Identifier},
 	}
 	var inner azcore.TokenCredential
@@ -355,6 +354,3 @@ func tokenIdentity(tok string) *Identity {
 
 // Expire forgets the credential's cached tokens (after Azure rejected one).
 func (c *Credential) Expire() { c.tokens.expire() }
-
-// now is the factory's clock.
-func (c *Credential) now() time.Time { return c.factory.opts.Now() }

@@ -97,6 +97,7 @@ type Error struct {
 	Action, Scope string
 
 	cause error
+	why   string // for transport failures: the short cause ("the connection was refused")
 }
 
 func newError(r Reason, k failure.Kind, msg, hint string) *Error {
@@ -141,6 +142,7 @@ type credInfo struct {
 	kind          Kind
 	cloud         cloud.Name
 	authority     string // Entra host
+	armHost       string // ARM host
 	tenantID      string
 	clientID      string // application id or managed identity client id
 	secretRef     string // the connector's secret reference, for hints
@@ -236,8 +238,10 @@ func classifyEntra(resp *http.Response, ci *credInfo) *Error {
 }
 
 // entraSummary is Entra's own description without its trace lines.
+var aadstsPrefixRE = regexp.MustCompile(`^AADSTS\d+:\s*`)
+
 func entraSummary(eb entraBody) string {
-	d := eb.Description
+	d := aadstsPrefixRE.ReplaceAllString(eb.Description, "")
 	if i := strings.Index(d, "\r\n"); i >= 0 {
 		d = d[:i]
 	} else if i := strings.Index(d, "\n"); i >= 0 {
@@ -279,7 +283,7 @@ func entraError(code, status int, eb entraBody, ci *credInfo) *Error {
 	case 90002:
 		return newError(ReasonTenantNotFound, failure.Invalid,
 			fmt.Sprintf("Tenant %s was not found in cloud %s (Entra ID AADSTS90002).", tenant, orUnknown(string(ci.cloud))),
-			fmt.Sprintf("Check tenantId: it is the \"Directory (tenant) ID\" (az account show --query tenantId) or a verified domain such as contoso.onmicrosoft.com; and check the connector's azureEnvironmentType — a %s tenant is not found in another cloud.", orUnknown(string(ci.cloud))))
+			fmt.Sprintf("Check tenantId: it is the \"Directory (tenant) ID\" (az account show --query tenantId) or a verified domain such as contoso.onmicrosoft.com; and check the connector's azureEnvironmentType (now %s): a tenant exists in one cloud only.", orUnknown(string(ci.cloud))))
 	case 900023:
 		return newError(ReasonTenantNotFound, failure.Invalid,
 			fmt.Sprintf("Tenant %q is neither a tenant ID (a GUID) nor a domain name (Entra ID AADSTS900023).", ci.tenantID),
@@ -336,11 +340,11 @@ func classifyManagedIdentity(err error, te *tokenError, ci *credInfo) *Error {
 			host = ci.miEndpoint
 		}
 		detail := ""
-		if e != nil {
-			detail = " (" + lowerFirst(strings.TrimSuffix(e.Message, ".")) + ")"
+		if e != nil && e.why != "" {
+			detail = ": " + e.why
 		}
 		return &Error{Reason: ReasonManagedIdentityUnavailable, Kind: failure.Unavailable, Host: host,
-			Message: fmt.Sprintf("No managed identity endpoint answered at %s%s: this process does not run on an Azure host with a managed identity.", host, detail),
+			Message: fmt.Sprintf("No managed identity endpoint answered at %s%s. This process does not run on an Azure host with a managed identity.", host, detail),
 			Hint:    "InheritFromDelegate connectors use the managed identity of the machine the delegate runs on: run the delegate on an Azure VM, scale set, AKS node or App Service with a system- or user-assigned identity enabled, and select it with the connector's delegateSelectors."}
 	}
 	status := te.status
@@ -462,6 +466,7 @@ func armMessage(re *azcore.ResponseError) string {
 // refused connections, timeouts, cancellation.
 func classifyTransport(err error, ci *credInfo) *Error {
 	host := failedHost(err)
+	where := describeHost(host, ci)
 	var (
 		unknownCA x509.UnknownAuthorityError
 		hostErr   x509.HostnameError
@@ -474,8 +479,8 @@ func classifyTransport(err error, ci *credInfo) *Error {
 		netErr    net.Error
 	)
 	tlsFail := func(why, hint string) *Error {
-		return &Error{Reason: ReasonTLSFailure, Kind: failure.Unavailable, Host: host,
-			Message: fmt.Sprintf("TLS connection to %s failed: %s.", host, why), Hint: hint}
+		return &Error{Reason: ReasonTLSFailure, Kind: failure.Unavailable, Host: host, why: "TLS failed: " + why,
+			Message: fmt.Sprintf("The TLS connection to %s failed: %s.", where, why), Hint: hint}
 	}
 	const proxyHint = "If a TLS-inspecting proxy sits between this machine and Azure, add its CA certificate to the system trust store of the server or delegate."
 	switch {
@@ -496,33 +501,34 @@ func classifyTransport(err error, ci *credInfo) *Error {
 	case errors.As(err, &alert):
 		return tlsFail("the server ended the handshake ("+alert.Error()+")", proxyHint)
 	case errors.Is(err, context.Canceled):
-		return &Error{Reason: ReasonCanceled, Kind: failure.Canceled, Host: host,
-			Message: "The Azure call to " + orUnknown(host) + " was canceled."}
+		return &Error{Reason: ReasonCanceled, Kind: failure.Canceled, Host: host, why: "the call was canceled",
+			Message: "The call to " + where + " was canceled."}
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
-		return &Error{Reason: ReasonTimeout, Kind: failure.Timeout, Host: host,
-			Message: fmt.Sprintf("%s did not answer in time.", orUnknown(host)),
+		return &Error{Reason: ReasonTimeout, Kind: failure.Timeout, Host: host, why: "it did not answer in time",
+			Message: fmt.Sprintf("%s did not answer in time.", upperFirst(where)),
 			Hint:    "Check that this machine can reach " + orUnknown(host) + " (firewall, proxy, private endpoint) and try again; Azure may also be slow at the moment."}
 	case errors.As(err, &dnsErr):
 		name := dnsErr.Name
 		if name == "" {
 			name = host
 		}
-		return &Error{Reason: ReasonCloudUnreachable, Kind: failure.Unavailable, Host: orDefault(host, name),
-			Message: fmt.Sprintf("Cannot reach %s: the name %s does not resolve (DNS).", orDefault(host, name), name),
+		return &Error{Reason: ReasonCloudUnreachable, Kind: failure.Unavailable, Host: orDefault(host, name), why: "the name " + name + " does not resolve (DNS)",
+			Message: fmt.Sprintf("Cannot reach %s: the name %s does not resolve (DNS).", describeHost(orDefault(host, name), ci), name),
 			Hint:    "Check this machine's DNS and proxy settings, and that the connector's azureEnvironmentType names the right cloud."}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return &Error{Reason: ReasonCloudUnreachable, Kind: failure.Unavailable, Host: host,
-			Message: fmt.Sprintf("Cannot reach %s: the connection was refused.", orUnknown(host)),
+		return &Error{Reason: ReasonCloudUnreachable, Kind: failure.Unavailable, Host: host, why: "the connection was refused",
+			Message: fmt.Sprintf("Cannot reach %s: the connection was refused.", where),
 			Hint:    "Check firewall and proxy settings (HTTPS_PROXY, NO_PROXY) on the machine running Azimuth."}
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) || errors.As(err, &opErr):
-		return &Error{Reason: ReasonCloudUnreachable, Kind: failure.Unavailable, Host: host,
-			Message: fmt.Sprintf("Cannot reach %s: the network connection failed.", orUnknown(host)),
+		return &Error{Reason: ReasonCloudUnreachable, Kind: failure.Unavailable, Host: host, why: "the network connection failed",
+			Message: fmt.Sprintf("Cannot reach %s: the network connection failed.", where),
 			Hint:    "Check routing, firewall and proxy settings on the machine running Azimuth."}
 	}
 	var te *tokenWaitError
 	if errors.As(err, &te) {
 		return &Error{Reason: ReasonTimeout, Kind: failure.Timeout, Host: te.endpoint,
-			Message: te.endpoint + " did not issue a token in time."}
+			Message: upperFirst(describeHost(te.endpoint, ci)) + " did not issue a token in time.",
+			Hint:    "Check that this machine can reach " + te.endpoint + " and try again."}
 	}
 	return nil
 }
@@ -554,6 +560,29 @@ func failedHost(err error) string {
 	return ""
 }
 
+// describeHost names a host by its role when it is one the credential
+// uses: "Entra ID (login.microsoftonline.com)".
+func describeHost(host string, ci *credInfo) string {
+	switch {
+	case host == "":
+		return "the Azure endpoint"
+	case ci != nil && strings.EqualFold(host, ci.authority):
+		return "Entra ID (" + host + ")"
+	case ci != nil && strings.EqualFold(host, ci.armHost):
+		return "Azure Resource Manager (" + host + ")"
+	case ci != nil && ci.miEndpoint != "" && strings.EqualFold(host, ci.miEndpoint):
+		return "the managed identity endpoint (" + host + ")"
+	}
+	return host
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 func orUnknown(s string) string { return orDefault(s, "(unknown)") }
 
 func orDefault(s, d string) string {
@@ -561,13 +590,6 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
 }
 
 func oneLine(s string) string {
