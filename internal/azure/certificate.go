@@ -115,10 +115,32 @@ func parsePKCS12(data []byte, format string) (*parsedCertificate, bool, error) {
 			return nil, true, certFormatError("a PKCS#12 (.pfx) file of a kind Azimuth cannot read ("+string(nie)+")",
 				"Convert it to PEM: "+cmdPFXToPEM+".")
 		}
+		if noKeyPKCS12(data) {
+			return nil, true, certFormatError("a PKCS#12 (.pfx) file with certificates but no private key",
+				"Export the certificate with its private key: openssl pkcs12 -export -in cert.pem -inkey key.pem -out cert.pfx -passout pass:")
+		}
 		return nil, false, nil
 	}
 	p, perr := assemble([]*x509.Certificate{leaf}, cas, key, format)
 	return p, true, perr
+}
+
+// noKeyPKCS12 reports whether data is a password-less PKCS#12 file that
+// holds certificates only.
+func noKeyPKCS12(data []byte) bool {
+	if certs, err := pkcs12.DecodeTrustStore(data, ""); err == nil && len(certs) > 0 {
+		return true
+	}
+	blocks, err := pkcs12.ToPEM(data, "")
+	if err != nil {
+		return false
+	}
+	for _, b := range blocks {
+		if strings.Contains(b.Type, "PRIVATE KEY") {
+			return false
+		}
+	}
+	return true
 }
 
 func parsePEMCertificate(data []byte) (*parsedCertificate, error) {
