@@ -31,9 +31,6 @@ const (
 
 func (k Kind) managed() bool { return k == KindSystemAssignedIdentity || k == KindUserAssignedIdentity }
 
-// imdsHost is where IMDS lives on every Azure host.
-const imdsHost = "169.254.169.254"
-
 // InheritFromDelegateMessage is Harness's refusal of a connection test
 // run by the server for a managed-identity connector.
 const InheritFromDelegateMessage = "Connector with credential type InheritFromDelegate does not support validation through harness"
@@ -184,29 +181,18 @@ func (f *Factory) build(c *connector.Connector, cl *Cloud, spec credSpec, secret
 }
 
 // managedIdentity returns the credential of this host's identity: the
-// override's App Service endpoint when it has one, else azidentity's
-// (IMDS at 169.254.169.254 through the transport's dial map, or whatever
-// the platform's environment names).
+// App Service style endpoint of the options or the override when one is
+// named, else IMDS (through the transport's dial map).
 func (f *Factory) managedIdentity(spec credSpec, co azcore.ClientOptions) (azcore.TokenCredential, string, error) {
-	if o := f.opts.Override; o != nil && o.AppService != nil {
-		c, err := newAppServiceCredential(o.AppService.Endpoint, o.AppService.Header, spec.clientID, co)
-		if err != nil {
-			return nil, "", err
-		}
-		return c, hostOf(o.AppService.Endpoint), nil
+	as := f.opts.ManagedIdentityEndpoint
+	if o := f.opts.Override; as == nil && o != nil {
+		as = o.AppService
 	}
-	opts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: co}
-	// azidentity fills IMDS's own retry statuses (404, 410, 429, 5xx)
-	// only where these are unset.
-	opts.Retry.StatusCodes = nil
-	if spec.kind == KindUserAssignedIdentity {
-		opts.ID = azidentity.ClientID(spec.clientID)
-	}
-	c, err := azidentity.NewManagedIdentityCredential(opts)
+	c, err := newManagedIdentityCredential(as, spec.clientID, co)
 	if err != nil {
 		return nil, "", err
 	}
-	return c, imdsHost, nil
+	return c, c.host(), nil
 }
 
 func validTenant(t string) bool {

@@ -197,9 +197,9 @@ func classifyAnswer(err error, ci *credInfo) *Error {
 	if errors.As(err, &re) {
 		return classifyARM(re)
 	}
-	var ae *appServiceError
-	if errors.As(err, &ae) {
-		return classifyManagedIdentityStatus(ae.status, ae.message, ae.host, ci)
+	var me *miError
+	if errors.As(err, &me) {
+		return classifyManagedIdentityStatus(me.status, me.message, me.host, ci)
 	}
 	return nil
 }
@@ -347,19 +347,11 @@ func classifyManagedIdentity(err error, te *tokenError, ci *credInfo) *Error {
 			Message: fmt.Sprintf("No managed identity endpoint answered at %s%s. This process does not run on an Azure host with a managed identity.", host, detail),
 			Hint:    "InheritFromDelegate connectors use the managed identity of the machine the delegate runs on: run the delegate on an Azure VM, scale set, AKS node or App Service with a system- or user-assigned identity enabled, and select it with the connector's delegateSelectors."}
 	}
-	status := te.status
-	var afe *azidentity.AuthenticationFailedError
-	if errors.As(err, &afe) && afe.RawResponse != nil {
-		status = afe.RawResponse.StatusCode
+	var me *miError
+	if errors.As(err, &me) {
+		return classifyManagedIdentityStatus(me.status, me.message, me.host, ci)
 	}
-	var ae *appServiceError
-	if errors.As(err, &ae) {
-		return classifyManagedIdentityStatus(ae.status, ae.message, ae.host, ci)
-	}
-	if status == 0 {
-		return nil
-	}
-	return classifyManagedIdentityStatus(status, "", te.endpoint, ci)
+	return nil
 }
 
 func classifyManagedIdentityStatus(status int, detail, host string, ci *credInfo) *Error {

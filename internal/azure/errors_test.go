@@ -269,6 +269,7 @@ func TestFailureClasses(t *testing.T) {
 			inMessage: []string{"did not answer in time", "127.0.0.1:"}, inHint: []string{"firewall"}},
 	}
 	shared := startSim(t)
+	sdk := captureSDKLog(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := shared
@@ -312,7 +313,7 @@ func TestFailureClasses(t *testing.T) {
 			if strings.Contains(e.Message, "\n") || strings.Contains(e.Hint, "\n") {
 				t.Errorf("multi-line message or hint: %q / %q", e.Message, e.Hint)
 			}
-			for _, text := range []string{e.Message, e.Hint, err.Error(), logsOf(t)} {
+			for _, text := range []string{e.Message, e.Hint, err.Error(), logsOf(t), sdk.String()} {
 				mustNotContain(t, "error or log", text, secretValue, expiredSecret, identityHdr, rgSecret)
 			}
 		})

@@ -67,6 +67,11 @@ type Options struct {
 	// delegates, which run on hosts that may have a managed identity. The
 	// server leaves it false and refuses them, as Harness does.
 	ManagedIdentity bool
+	// ManagedIdentityEndpoint is the App Service style identity endpoint
+	// (IDENTITY_ENDPOINT and IDENTITY_HEADER) of the host, when it has
+	// one; the override's AppService is used when this is nil, and IMDS
+	// when both are. See ManagedIdentityEndpointFromEnv.
+	ManagedIdentityEndpoint *cloud.AppServiceEndpoint
 	// Retry is azcore's retry policy for every call. Zero fields take
 	// 3 retries, 800 ms exponential back-off with jitter, 60 s cap, 60 s
 	// per try; retried statuses are azcore's (408, 429, 500, 502, 503,
@@ -171,6 +176,18 @@ func NewFactory(opts Options) (*Factory, error) {
 		f.clouds[n] = c
 	}
 	return f, nil
+}
+
+// ManagedIdentityEndpointFromEnv reads the App Service style identity
+// endpoint that App Service, Functions and Container Apps give their
+// processes (IDENTITY_ENDPOINT and IDENTITY_HEADER), for a delegate to
+// pass as Options.ManagedIdentityEndpoint; nil when they are not set.
+func ManagedIdentityEndpointFromEnv(getenv func(string) string) *cloud.AppServiceEndpoint {
+	ep, hdr := getenv("IDENTITY_ENDPOINT"), getenv("IDENTITY_HEADER")
+	if ep == "" || hdr == "" {
+		return nil
+	}
+	return &cloud.AppServiceEndpoint{Endpoint: ep, Header: hdr}
 }
 
 // Cloud returns a cloud as this process reaches it.

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -215,10 +214,8 @@ func (s *logSink) String() string {
 }
 
 var (
-	sinkMu   sync.Mutex
-	sinks    = map[testing.TB]*logSink{}
-	sdkSink  = &logSink{}
-	sdkSetup sync.Once
+	sinkMu sync.Mutex
+	sinks  = map[testing.TB]*logSink{}
 )
 
 // testLogger returns a debug logger whose output is kept for the test
@@ -251,20 +248,16 @@ func logsOf(t testing.TB) string {
 	return ""
 }
 
-// captureSDKLog routes azcore's logger (every event class) into a sink
-// for the whole test binary.
-func captureSDKLog() *logSink {
-	sdkSetup.Do(func() {
-		azlog.SetListener(func(ev azlog.Event, msg string) {
-			fmt.Fprintf(sdkSink, "[%s] %s\n", ev, msg)
-		})
+// captureSDKLog routes azcore's (process-global) logger, every event
+// class, into a sink until the test ends. Tests using it must not run in
+// parallel.
+func captureSDKLog(t testing.TB) *logSink {
+	sink := &logSink{}
+	azlog.SetListener(func(ev azlog.Event, msg string) {
+		fmt.Fprintf(sink, "[%s] %s\n", ev, msg)
 	})
-	return sdkSink
-}
-
-func TestMain(m *testing.M) {
-	captureSDKLog()
-	os.Exit(m.Run())
+	t.Cleanup(func() { azlog.SetListener(nil) })
+	return sink
 }
 
 // mustNotContain fails when any of the texts holds a planted secret.

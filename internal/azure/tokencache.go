@@ -199,7 +199,7 @@ func (c *tokenCache) acquire(ctx context.Context, opts policy.TokenRequestOption
 	if err != nil {
 		te := &tokenError{err: err, endpoint: c.endpoint}
 		if ev, ok := p.lastEvent(); ok {
-			te.endpoint, te.status = ev.Host, ev.Status
+			te.endpoint = ev.Host
 		}
 		if ev, ok := p.transportFailure(); ok {
 			te.transport = ev.Err
@@ -219,12 +219,11 @@ func (c *tokenCache) expire() {
 }
 
 // tokenError is a failed token acquisition: the credential's error, the
-// host last addressed, the HTTP status it answered (0 if none) and the
-// typed transport failure if the last exchange failed in transport.
+// host last addressed and the typed transport failure if the last
+// exchange failed in transport.
 type tokenError struct {
 	err       error
 	endpoint  string
-	status    int
 	transport error
 }
 
