@@ -535,6 +535,10 @@ func failedHost(err error) string {
 	if errors.As(err, &we) {
 		return we.endpoint
 	}
+	var ce *callError
+	if errors.As(err, &ce) && ce.host != "" {
+		return ce.host
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {

@@ -79,7 +79,8 @@ type Options struct {
 	// honoured. 400, 401 and 403 are never retried. Set MaxRetries to -1
 	// to disable retries.
 	Retry policy.RetryOptions
-	// CallTimeout bounds one operation (Credential.Context); default 2 min.
+	// CallTimeout bounds one operation (Credential.Context) and every SDK
+	// call whose context has no deadline; default 2 min.
 	CallTimeout time.Duration
 	// TokenTimeout bounds one token acquisition; default 1 min.
 	TokenTimeout time.Duration
@@ -215,10 +216,11 @@ func (f *Factory) ClientOptions(c *Cloud) azcore.ClientOptions {
 		retry.StatusCodes = append([]int(nil), retry.StatusCodes...)
 	}
 	return azcore.ClientOptions{
-		Cloud:     c.Config,
-		Transport: f.transport,
-		Retry:     retry,
-		Telemetry: policy.TelemetryOptions{ApplicationID: applicationID(f.opts.UserAgent)},
+		Cloud:           c.Config,
+		Transport:       f.transport,
+		Retry:           retry,
+		Telemetry:       policy.TelemetryOptions{ApplicationID: applicationID(f.opts.UserAgent)},
+		PerCallPolicies: []policy.Policy{callTimeoutPolicy{d: f.opts.CallTimeout}},
 	}
 }
 

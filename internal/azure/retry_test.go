@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -178,5 +179,49 @@ func TestCancellation(t *testing.T) {
 	err := <-done
 	if e := cred.Classify(err); e == nil || e.Reason != ReasonCanceled {
 		t.Fatalf("want Canceled, got %v", err)
+	}
+}
+
+// A call whose context has no deadline is still bounded by CallTimeout.
+func TestCallTimeoutWithoutDeadline(t *testing.T) {
+	s := startSim(t)
+	f := newFactory(t, s.Override(), func(o *Options) { o.CallTimeout = 500 * time.Millisecond })
+	cred, _ := f.Credential(secretConnector("c", secretApp, tenantID), secrets(connector.PathSecretRef, secretValue), "k")
+	if _, err := cred.Identity(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddFault(azuresim.Fault{Route: "arm.subscriptions.list", Latency: azuresim.Duration(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := listSubscriptions(context.Background(), cred)
+	if e := cred.Classify(err); e == nil || e.Reason != ReasonTimeout || !strings.Contains(e.Message, "Azure Resource Manager") {
+		t.Fatalf("want a Timeout naming ARM, got %v", err)
+	}
+}
+
+// ForwardSDKLog puts the SDK's requests, retries and authentication in the
+// process log at debug level, without secrets.
+func TestForwardSDKLog(t *testing.T) {
+	s := startSim(t)
+	sink := &logSink{}
+	ForwardSDKLog(slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { ForwardSDKLog(nil) })
+	f := newFactory(t, s.Override(), nil)
+	cred, _ := f.Credential(secretConnector("c", secretApp, tenantID), secrets(connector.PathSecretRef, secretValue), "k")
+	if _, err := listSubscriptions(context.Background(), cred); err != nil {
+		t.Fatal(err)
+	}
+	out := sink.String()
+	if !strings.Contains(out, "component=azure-sdk") || !strings.Contains(out, "event=Request") || !strings.Contains(out, "/oauth2/v2.0/token") {
+		t.Fatalf("log %q", out)
+	}
+	mustNotContain(t, "SDK log", out, secretValue)
+	ForwardSDKLog(slog.New(slog.NewTextHandler(sink, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	n := len(sink.String())
+	if _, err := listSubscriptions(context.Background(), cred); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.String()) != n {
+		t.Fatal("an info-level logger still receives the SDK's debug lines")
 	}
 }

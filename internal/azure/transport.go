@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -194,3 +195,47 @@ func (p *probe) transportFailure() (RequestEvent, bool) {
 	}
 	return RequestEvent{}, false
 }
+
+// callTimeoutPolicy bounds a whole call (every retry included) when the
+// caller's context has no deadline of its own, so no Azure call can wait
+// forever even if an executor forgot Credential.Context.
+type callTimeoutPolicy struct{ d time.Duration }
+
+func (p callTimeoutPolicy) Do(req *policy.Request) (*http.Response, error) {
+	if _, ok := req.Raw().Context().Deadline(); ok || p.d <= 0 {
+		return req.Next()
+	}
+	ctx, cancel := context.WithTimeout(req.Raw().Context(), p.d)
+	resp, err := req.Clone(ctx).Next()
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+		if err != nil {
+			err = &callError{host: req.Raw().URL.Host, err: err}
+		}
+		return resp, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a call's timeout once its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// callError names the host of a failed call whose error may not (a
+// context deadline reported by the retry policy).
+type callError struct {
+	host string
+	err  error
+}
+
+func (e *callError) Error() string { return e.err.Error() }
+func (e *callError) Unwrap() error { return e.err }
