@@ -6,7 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha1" //nolint:gosec // SHA-1 thumbprints are how Azure names certificates
+	"crypto/sha1" // SHA-1 thumbprints are how Azure names certificates
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -131,6 +131,7 @@ func noKeyPKCS12(data []byte) bool {
 	if certs, err := pkcs12.DecodeTrustStore(data, ""); err == nil && len(certs) > 0 {
 		return true
 	}
+	//lint:ignore SA1019 only the bags' types are read, never a key
 	blocks, err := pkcs12.ToPEM(data, "")
 	if err != nil {
 		return false
@@ -265,7 +266,7 @@ func assemble(first, rest []*x509.Certificate, key any, format string) (*parsedC
 }
 
 func describe(c *x509.Certificate, format string, bits int) CertificateInfo {
-	s1 := sha1.Sum(c.Raw) //nolint:gosec // thumbprint, not security
+	s1 := sha1.Sum(c.Raw) // a thumbprint, not a security decision
 	s256 := sha256.Sum256(c.Raw)
 	return CertificateInfo{
 		Subject:    c.Subject.String(),

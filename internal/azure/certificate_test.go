@@ -73,7 +73,7 @@ func TestCertificateFormats(t *testing.T) {
 	ecPKCS8, _ := x509.MarshalPKCS8PrivateKey(ecKey)
 	edPKCS8, _ := x509.MarshalPKCS8PrivateKey(edKey)
 	otherPKCS8, _ := x509.MarshalPKCS8PrivateKey(otherKey)
-	//nolint:staticcheck // legacy encrypted PEM is exactly what users bring
+	//lint:ignore SA1019 legacy encrypted PEM is exactly what users bring
 	legacyEnc, err := x509.EncryptPEMBlock(rand.Reader, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey), []byte("pw"), x509.PEMCipherAES256)
 	if err != nil {
 		t.Fatal(err)

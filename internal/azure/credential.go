@@ -111,7 +111,7 @@ func (f *Factory) build(c *connector.Connector, cl *Cloud, spec credSpec, secret
 		TenantID: spec.tenantID,
 		ClientID: spec.clientID,
 		info: credInfo{kind: spec.kind, cloud: cl.Name, authority: cl.AuthorityHost(), armHost: cl.ResourceManagerHost(), tenantID: spec.tenantID,
-			clientID: spec.clientID, secretRef: spec.secretRef, connectorName: c.Identifier},
+			clientID: spec.clientID, secretRef: spec.secretRef},
 	}
 	var inner azcore.TokenCredential
 	endpoint := cl.AuthorityHost()

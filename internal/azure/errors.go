@@ -139,17 +139,16 @@ type Warning struct {
 // the application, tenant, secret and cloud in messages. It holds no
 // secret value.
 type credInfo struct {
-	kind          Kind
-	cloud         cloud.Name
-	authority     string // Entra host
-	armHost       string // ARM host
-	tenantID      string
-	clientID      string // application id or managed identity client id
-	secretRef     string // the connector's secret reference, for hints
-	secretIsGUID  bool
-	thumbprint    string
-	miEndpoint    string // the managed identity endpoint's host
-	connectorName string
+	kind         Kind
+	cloud        cloud.Name
+	authority    string // Entra host
+	armHost      string // ARM host
+	tenantID     string
+	clientID     string // application id or managed identity client id
+	secretRef    string // the connector's secret reference, for hints
+	secretIsGUID bool
+	thumbprint   string
+	miEndpoint   string // the managed identity endpoint's host
 }
 
 // Classify turns any error of an Azure call into an *Error. Errors that
