@@ -18,8 +18,8 @@ import (
 const opsPerRun = 1000
 
 // BenchmarkOperations runs 1,000 ARM operations (GET a subscription)
-// through one connector the way executors do — Factory.Credential, a new
-// client, the call — and the same 1,000 calls straight through the SDK
+// through one connector the way executors do — Factory.Credential, the
+// credential's shared client (Client), the call — and the same 1,000 calls straight through the SDK
 // (one azidentity credential, one client), in the same run against the
 // same simulator. One benchmark op is one batch of 1,000 of each.
 //
@@ -59,7 +59,9 @@ func BenchmarkOperations(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			client, err := armsubscriptions.NewClient(cred, cred.ARMOptions())
+			client, err := Client(cred, "armsubscriptions", func(c *Credential) (*armsubscriptions.Client, error) {
+				return armsubscriptions.NewClient(c, c.ARMOptions())
+			})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -216,6 +217,7 @@ type Credential struct {
 	cloud   *Cloud
 	tokens  *tokenCache
 	info    credInfo
+	clients sync.Map // client name -> SDK client built by Client
 
 	Kind     Kind
 	TenantID string // "" for managed identities (known from the token)
@@ -244,6 +246,30 @@ func (c *Credential) ClientOptions() azcore.ClientOptions { return c.factory.Cli
 // into a write the identity usually may not make.
 func (c *Credential) ARMOptions() *arm.ClientOptions {
 	return &arm.ClientOptions{ClientOptions: c.ClientOptions(), DisableRPRegistration: true}
+}
+
+// Client returns the credential's SDK client named name, building it with
+// build the first time. SDK clients are safe for concurrent use and cost
+// tens of microseconds to build (azcore validates each client's module
+// version with a regular expression), so executors share one per
+// credential:
+//
+//	subs, err := azure.Client(cred, "armsubscriptions", func(c *azure.Credential) (*armsubscriptions.Client, error) {
+//		return armsubscriptions.NewClient(c, c.ARMOptions())
+//	})
+//
+// A name must always be used with the same client type.
+func Client[T any](c *Credential, name string, build func(*Credential) (T, error)) (T, error) {
+	if v, ok := c.clients.Load(name); ok {
+		return v.(T), nil
+	}
+	client, err := build(c)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, _ := c.clients.LoadOrStore(name, client)
+	return v.(T), nil
 }
 
 // Context bounds one operation by the factory's call timeout, unless ctx

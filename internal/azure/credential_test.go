@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/azimuthcd/azimuth/internal/cloud"
@@ -214,5 +215,36 @@ func TestCredentialCache(t *testing.T) {
 	}
 	if f.Cached() != 3 {
 		t.Fatalf("cached %d, want the bound 3", f.Cached())
+	}
+}
+
+// Client builds an SDK client once per credential and name.
+func TestSharedClients(t *testing.T) {
+	f := newFactory(t, nil, nil)
+	cred, err := f.Credential(secretConnector("c", secretApp, tenantID), secrets(connector.PathSecretRef, secretValue), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds := 0
+	build := func(c *Credential) (*armsubscriptions.Client, error) {
+		builds++
+		return armsubscriptions.NewClient(c, c.ARMOptions())
+	}
+	a, err := Client(cred, "subs", build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Client(cred, "subs", build)
+	if a != b || builds != 1 {
+		t.Fatalf("same name: %d builds, same client %v", builds, a == b)
+	}
+	if _, err := Client(cred, "subs-2", build); err != nil || builds != 2 {
+		t.Fatalf("another name: %d builds", builds)
+	}
+	if _, err := Client(cred, "broken", func(*Credential) (*armsubscriptions.Client, error) { return nil, errors.New("boom") }); err == nil {
+		t.Fatal("a build error must be returned")
+	}
+	if _, err := Client(cred, "broken", build); err != nil {
+		t.Fatal("a failed build is not cached")
 	}
 }

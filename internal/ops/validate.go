@@ -156,7 +156,9 @@ func validate(ctx context.Context, env *Env, in Input, res *ValidationResult) er
 	res.Identity = id
 	logf(in.Log, "authenticated: tenant %s, application %s, object %s", id.TenantID, id.ApplicationID, id.ObjectID)
 
-	client, err := armsubscriptions.NewClient(cred, cred.ARMOptions())
+	client, err := azure.Client(cred, "armsubscriptions", func(c *azure.Credential) (*armsubscriptions.Client, error) {
+		return armsubscriptions.NewClient(c, c.ARMOptions())
+	})
 	if err != nil {
 		return fmt.Errorf("subscriptions client: %w", err)
 	}
