@@ -94,6 +94,11 @@ type Sim struct {
 	extraHost map[string]string         // Override.Hosts entries added by extensions
 	control   string
 
+	// State of the extensions in acr*.go and aks*.go / kube*.go, set by
+	// their start hooks.
+	acr *acrState
+	aks *aksState
+
 	closeOnce sync.Once
 }
 
@@ -267,15 +272,23 @@ func (s *Sim) startHost(name string) error {
 // listenTLS serves a router over TLS (the Sim's CA) on a random loopback
 // port and returns its address.
 func (s *Sim) listenTLS(kind, name string, rt *router) (string, error) {
-	return s.listen(kind, name, rt, true)
+	return s.listen(kind, name, rt, s.ca.serverTLSConfig())
+}
+
+// listenTLSWith serves a router over TLS with a configuration of its own
+// (a Kubernetes API with its cluster's CA and client certificates).
+func (s *Sim) listenTLSWith(kind, name string, rt *router, cfg *tls.Config) (string, error) {
+	return s.listen(kind, name, rt, cfg)
 }
 
 // listenHTTP serves a router over plain HTTP on a random loopback port.
 func (s *Sim) listenHTTP(kind, name string, rt *router) (string, error) {
-	return s.listen(kind, name, rt, false)
+	return s.listen(kind, name, rt, nil)
 }
 
-func (s *Sim) listen(kind, name string, rt *router, useTLS bool) (string, error) {
+// listen serves rt on a random loopback port, over TLS when tlsConfig is
+// not nil.
+func (s *Sim) listen(kind, name string, rt *router, tlsConfig *tls.Config) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("listen for %s %s: %w", kind, name, err)
@@ -287,8 +300,8 @@ func (s *Sim) listen(kind, name string, rt *router, useTLS bool) (string, error)
 		// HTTP/1.1 only: dropped-connection faults hijack the connection.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
-	if useTLS {
-		ln = tls.NewListener(ln, s.ca.serverTLSConfig())
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
 	}
 	l := &listener{kind: kind, name: name, addr: ln.Addr().String(), srv: srv}
 	s.lmu.Lock()
