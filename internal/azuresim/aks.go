@@ -1,0 +1,3 @@
+package azuresim
+
+type aksState struct{}
