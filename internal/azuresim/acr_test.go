@@ -125,9 +125,9 @@ func acrClient(t testing.TB, s *Sim, login, app string) *azcontainerregistry.Cli
 	return c
 }
 
-// rawGet sends a GET to a registry with an Authorization header ("" for
+// acrDo sends a GET to a registry with an Authorization header ("" for
 // none) and returns the response with its body read.
-func rawDo(t testing.TB, s *Sim, method, u, auth string, form url.Values) (*http.Response, []byte) {
+func acrDo(t testing.TB, s *Sim, method, u, auth string, form url.Values) (*http.Response, []byte) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -166,7 +166,7 @@ func aadToken(t testing.TB, s *Sim, app, scope string) string {
 // acrRefresh exchanges an app's Entra token for an ACR refresh token.
 func acrRefresh(t testing.TB, s *Sim, login, app string) string {
 	t.Helper()
-	resp, b := rawDo(t, s, http.MethodPost, "https://"+login+"/oauth2/exchange?api-version=2021-07-01", "", url.Values{
+	resp, b := acrDo(t, s, http.MethodPost, "https://"+login+"/oauth2/exchange?api-version=2021-07-01", "", url.Values{
 		"grant_type": {"access_token"}, "service": {login}, "access_token": {aadToken(t, s, app, "https://containerregistry.azure.net/.default")},
 	})
 	if resp.StatusCode != 200 {
@@ -184,7 +184,7 @@ func acrRefresh(t testing.TB, s *Sim, login, app string) string {
 // acrAccessFor trades a refresh token for an access token.
 func acrAccessFor(t testing.TB, s *Sim, login, refresh string, scopes ...string) (int, string, []byte) {
 	t.Helper()
-	resp, b := rawDo(t, s, http.MethodPost, "https://"+login+"/oauth2/token?api-version=2021-07-01", "", url.Values{
+	resp, b := acrDo(t, s, http.MethodPost, "https://"+login+"/oauth2/token?api-version=2021-07-01", "", url.Values{
 		"grant_type": {"refresh_token"}, "service": {login}, "scope": scopes, "refresh_token": {refresh},
 	})
 	var out struct {
@@ -236,7 +236,7 @@ func TestACRChallenge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.path, func(t *testing.T) {
-			resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+tc.path, "", nil)
+			resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+tc.path, "", nil)
 			if resp.StatusCode != 401 {
 				t.Fatalf("status %d, want 401", resp.StatusCode)
 			}
@@ -252,7 +252,7 @@ func TestACRChallenge(t *testing.T) {
 		})
 	}
 	t.Run("detail names the access", func(t *testing.T) {
-		_, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/acr/v1/team%2Fapi/_tags", "", nil)
+		_, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/acr/v1/team%2Fapi/_tags", "", nil)
 		want := `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required, visit https://aka.ms/acr/authorization for more information.","detail":[{"Action":"metadata_read","Name":"team/api","Type":"repository"}]}]}`
 		if strings.TrimSpace(string(b)) != want {
 			t.Errorf("body\n got %s\nwant %s", b, want)
@@ -522,11 +522,11 @@ func TestACRTokenRBAC(t *testing.T) {
 
 	t.Run("an access token for the catalog is challenged on a repository", func(t *testing.T) {
 		_, tok, _ := acrAccessFor(t, s, acrLogin, acrRefresh(t, s, acrLogin, "pull"), "registry:catalog:*")
-		resp, _ := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/acr/v1/team%2Fapi/_tags", "Bearer "+tok, nil)
+		resp, _ := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/acr/v1/team%2Fapi/_tags", "Bearer "+tok, nil)
 		if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="repository:team/api:metadata_read",error="insufficient_scope"`) {
 			t.Errorf("status %d, challenge %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
-		resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/acr/v1/_catalog", "Bearer "+tok, nil)
+		resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/acr/v1/_catalog", "Bearer "+tok, nil)
 		if resp.StatusCode != 200 || !strings.Contains(string(b), "library/nginx") {
 			t.Errorf("catalog with the token: %d %s", resp.StatusCode, b)
 		}
@@ -560,7 +560,7 @@ func TestACRRefreshToken(t *testing.T) {
 	}
 
 	t.Run("a refresh token is not an access token", func(t *testing.T) {
-		resp, _ := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/", "Bearer "+refresh, nil)
+		resp, _ := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/", "Bearer "+refresh, nil)
 		if resp.StatusCode != 401 {
 			t.Errorf("status %d", resp.StatusCode)
 		}
@@ -584,7 +584,7 @@ func TestACRRefreshToken(t *testing.T) {
 func TestACRExchangeValidatesTheAADToken(t *testing.T) {
 	s := startACRSim(t)
 	exchange := func(tok string) (int, []byte) {
-		resp, b := rawDo(t, s, http.MethodPost, "https://"+acrLogin+"/oauth2/exchange?api-version=2021-07-01", "", url.Values{
+		resp, b := acrDo(t, s, http.MethodPost, "https://"+acrLogin+"/oauth2/exchange?api-version=2021-07-01", "", url.Values{
 			"grant_type": {"access_token"}, "service": {acrLogin}, "access_token": {tok},
 		})
 		return resp.StatusCode, b
@@ -640,7 +640,7 @@ func TestACRBasicAndPasswordGrants(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run("GET "+tc.name, func(t *testing.T) {
-			resp, b := rawDo(t, s, http.MethodGet, tokenURL, tc.auth, nil)
+			resp, b := acrDo(t, s, http.MethodGet, tokenURL, tc.auth, nil)
 			if resp.StatusCode != tc.status {
 				t.Fatalf("status %d (%s), want %d", resp.StatusCode, b, tc.status)
 			}
@@ -657,14 +657,14 @@ func TestACRBasicAndPasswordGrants(t *testing.T) {
 	}
 
 	t.Run("password grant", func(t *testing.T) {
-		resp, b := rawDo(t, s, http.MethodPost, "https://"+acrLogin+"/oauth2/token", "", url.Values{
+		resp, b := acrDo(t, s, http.MethodPost, "https://"+acrLogin+"/oauth2/token", "", url.Values{
 			"grant_type": {"password"}, "service": {acrLogin}, "scope": {"registry:catalog:*"},
 			"username": {acrApps["reader"][0]}, "password": {"reader-secret"},
 		})
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d %s", resp.StatusCode, b)
 		}
-		resp, b = rawDo(t, s, http.MethodPost, "https://"+acrLogin+"/oauth2/token", "", url.Values{
+		resp, b = acrDo(t, s, http.MethodPost, "https://"+acrLogin+"/oauth2/token", "", url.Values{
 			"grant_type": {"password"}, "service": {acrLogin}, "scope": {"registry:catalog:*"}, "refresh_token": {""},
 		})
 		if resp.StatusCode != 401 || !strings.Contains(string(b), "anonymous pull is not enabled") {
@@ -682,7 +682,7 @@ func TestACRBasicAndPasswordGrants(t *testing.T) {
 			{"no role", basic(acrApps["norole"][0], "norole-secret"), 403},
 			{"bad secret", basic(acrApps["pull"][0], "x"), 401},
 		} {
-			resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog", tc.auth, nil)
+			resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog", tc.auth, nil)
 			if resp.StatusCode != tc.status {
 				t.Errorf("%s: status %d (%s), want %d", tc.name, resp.StatusCode, b, tc.status)
 			}
@@ -693,7 +693,7 @@ func TestACRBasicAndPasswordGrants(t *testing.T) {
 	})
 
 	t.Run("admin user disabled", func(t *testing.T) {
-		resp, _ := rawDo(t, s, http.MethodGet, "https://"+acrOther+"/oauth2/token?service="+acrOther, basic("acrother", "anything"), nil)
+		resp, _ := acrDo(t, s, http.MethodGet, "https://"+acrOther+"/oauth2/token?service="+acrOther, basic("acrother", "anything"), nil)
 		if resp.StatusCode != 401 {
 			t.Errorf("status %d", resp.StatusCode)
 		}
@@ -715,7 +715,7 @@ func TestACRV2Listing(t *testing.T) {
 	tok := "Bearer " + pullToken(t, s, "repository:"+acrBigRepo+":pull", "registry:catalog:*", "repository:library/nginx:pull")
 
 	t.Run("Harness's call: newest 500 tags", func(t *testing.T) {
-		resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/"+acrBigRepo+"/tags/list?n=500&orderby=timedesc", tok, nil)
+		resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/"+acrBigRepo+"/tags/list?n=500&orderby=timedesc", tok, nil)
 		if resp.StatusCode != 200 {
 			t.Fatalf("%d %s", resp.StatusCode, b)
 		}
@@ -738,7 +738,7 @@ func TestACRV2Listing(t *testing.T) {
 		next := "/v2/" + acrBigRepo + "/tags/list?n=1000"
 		n, prev := 0, ""
 		for next != "" {
-			resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+next, tok, nil)
+			resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+next, tok, nil)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d %s", next, resp.StatusCode, b)
 			}
@@ -765,7 +765,7 @@ func TestACRV2Listing(t *testing.T) {
 		next := "/v2/library/nginx/tags/list?n=3"
 		var all []string
 		for next != "" {
-			resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+next, tok, nil)
+			resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+next, tok, nil)
 			if resp.StatusCode != 200 {
 				t.Fatalf("%s: %d %s", next, resp.StatusCode, b)
 			}
@@ -786,21 +786,21 @@ func TestACRV2Listing(t *testing.T) {
 	})
 
 	t.Run("catalog paging", func(t *testing.T) {
-		resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog?n=1", tok, nil)
+		resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog?n=1", tok, nil)
 		if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != `{"repositories":["big/repo-0"]}` {
 			t.Fatalf("%d %s", resp.StatusCode, b)
 		}
 		if got, want := resp.Header.Get("Link"), `</v2/_catalog?last=big%2Frepo-0&n=1&orderby=>; rel="next"`; got != want {
 			t.Errorf("Link %q, want %q", got, want)
 		}
-		resp, b = rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog?last=library%2Fnginx", tok, nil)
+		resp, b = acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog?last=library%2Fnginx", tok, nil)
 		if strings.TrimSpace(string(b)) != `{"repositories":["team/api"]}` || resp.Header.Get("Link") != "" {
 			t.Errorf("last page: %s, Link %q", b, resp.Header.Get("Link"))
 		}
 	})
 
 	t.Run("bad n", func(t *testing.T) {
-		resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog?n=zero", tok, nil)
+		resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/_catalog?n=zero", tok, nil)
 		if resp.StatusCode != 400 || dockerErrorCode(t, b) != "PAGINATION_NUMBER_INVALID" {
 			t.Errorf("%d %s", resp.StatusCode, b)
 		}
@@ -808,29 +808,29 @@ func TestACRV2Listing(t *testing.T) {
 
 	t.Run("unknown repository", func(t *testing.T) {
 		tok := "Bearer " + pullToken(t, s, "repository:no/such:pull")
-		resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/no/such/tags/list", tok, nil)
+		resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/no/such/tags/list", tok, nil)
 		if resp.StatusCode != 404 || dockerErrorCode(t, b) != "NAME_UNKNOWN" {
 			t.Errorf("%d %s", resp.StatusCode, b)
 		}
 	})
 
 	t.Run("HEAD manifest and config blob", func(t *testing.T) {
-		resp, _ := rawDo(t, s, http.MethodHead, "https://"+acrLogin+"/v2/library/nginx/manifests/1.25", tok, nil)
+		resp, _ := acrDo(t, s, http.MethodHead, "https://"+acrLogin+"/v2/library/nginx/manifests/1.25", tok, nil)
 		d := resp.Header.Get("Docker-Content-Digest")
 		if resp.StatusCode != 200 || !strings.HasPrefix(d, "sha256:") || resp.Header.Get("Content-Type") != MediaTypeDockerManifest {
 			t.Fatalf("HEAD: %d %v", resp.StatusCode, resp.Header)
 		}
-		resp, body := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/library/nginx/manifests/"+d, tok, nil)
+		resp, body := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/library/nginx/manifests/"+d, tok, nil)
 		if resp.StatusCode != 200 || digestOf(body) != d {
 			t.Fatalf("GET by digest: %d, body hashes to %s, want %s", resp.StatusCode, digestOf(body), d)
 		}
 		var doc manifestDoc
 		_ = json.Unmarshal(body, &doc)
-		resp, cfg := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/library/nginx/blobs/"+doc.Config.Digest, tok, nil)
+		resp, cfg := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/library/nginx/blobs/"+doc.Config.Digest, tok, nil)
 		if resp.StatusCode != 200 || digestOf(cfg) != doc.Config.Digest || int64(len(cfg)) != doc.Config.Size {
 			t.Fatalf("config blob: %d %s", resp.StatusCode, cfg)
 		}
-		resp, b := rawDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/library/nginx/blobs/"+doc.Layers[0].Digest, tok, nil)
+		resp, b := acrDo(t, s, http.MethodGet, "https://"+acrLogin+"/v2/library/nginx/blobs/"+doc.Layers[0].Digest, tok, nil)
 		if resp.StatusCode != 404 || dockerErrorCode(t, b) != "BLOB_UNKNOWN" {
 			t.Errorf("layer blob: %d %s", resp.StatusCode, b)
 		}
@@ -845,11 +845,11 @@ func TestACRFaultsAndCounters(t *testing.T) {
 	}
 	s.ResetCounters()
 	u := "https://" + acrLogin + "/acr/v1/library%2Fnginx/_tags?n=2"
-	resp, b := rawDo(t, s, http.MethodGet, u, tok, nil)
+	resp, b := acrDo(t, s, http.MethodGet, u, tok, nil)
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "2" || dockerErrorCode(t, b) != "TOOMANYREQUESTS" {
 		t.Fatalf("faulted: %d %v %s", resp.StatusCode, resp.Header, b)
 	}
-	resp, b = rawDo(t, s, http.MethodGet, u, tok, nil)
+	resp, b = acrDo(t, s, http.MethodGet, u, tok, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("after the fault: %d %s", resp.StatusCode, b)
 	}

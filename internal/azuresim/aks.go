@@ -125,7 +125,7 @@ func startAKS(s *Sim) error {
 			ClientAuth:   tls.VerifyClientCertIfGiven,
 			ClientCAs:    pool,
 		}
-		addr, err := s.listenTLSWith("kube", kc.name, kc.router(), cfg)
+		addr, err := s.listenTLSConfig("kube", kc.name, kc.router(), cfg)
 		if err != nil {
 			return err
 		}

@@ -72,7 +72,7 @@ func (s *Sim) armServe(n cloud.Name, spec *armRouteSpec, w http.ResponseWriter, 
 	c.caller = caller
 	v := r.URL.Query().Get("api-version")
 	if v == "" {
-		c.fail(http.StatusBadRequest, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		c.fail(http.StatusBadRequest, "InvalidApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	}
 	if !apiVersionRE.MatchString(v) {
@@ -153,6 +153,20 @@ func (c *armCall) visible(action, scope string, ids []string) (keep []bool, ok b
 // page answers one page of a list ({"value":[...],"nextLink":...}); the
 // next link repeats the request's URL with $skiptoken.
 func (c *armCall) page(items []any) {
+	c.pageOf(len(items), func(i int) any { return items[i] })
+}
+
+// pageOf is page for n items rendered on demand: only the page's items
+// are built.
+func (c *armCall) pageOf(n int, render func(i int) any) {
+	if body, ok := c.pageBody(n, render); ok {
+		c.reply(http.StatusOK, body)
+	}
+}
+
+// pageBody builds one page (answering 400 for a bad $skiptoken), so that
+// callers can render under the world's lock and write after releasing it.
+func (c *armCall) pageBody(n int, render func(i int) any) (map[string]any, bool) {
 	size := c.s.opts.PageSize
 	q := c.r.URL.Query()
 	if top, err := strconv.Atoi(q.Get("$top")); err == nil && top > 0 && top < size {
@@ -161,21 +175,25 @@ func (c *armCall) page(items []any) {
 	start := 0
 	if tok := q.Get("$skiptoken"); tok != "" {
 		b, err := base64.RawURLEncoding.DecodeString(tok)
-		n, err2 := strconv.Atoi(string(b))
-		if err != nil || err2 != nil || n < 0 || n > len(items) {
+		skip, err2 := strconv.Atoi(string(b))
+		if err != nil || err2 != nil || skip < 0 || skip > n {
 			c.fail(http.StatusBadRequest, "InvalidSkipToken", "The provided skip token is invalid.")
-			return
+			return nil, false
 		}
-		start = n
+		start = skip
 	}
-	end := min(start+size, len(items))
-	body := map[string]any{"value": items[start:end]}
-	if end < len(items) {
+	end := min(start+size, n)
+	value := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		value = append(value, render(i))
+	}
+	body := map[string]any{"value": value}
+	if end < n {
 		q.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end))))
 		u := url.URL{Scheme: "https", Host: c.r.Host, Path: c.r.URL.Path, RawQuery: q.Encode()}
 		body["nextLink"] = u.String()
 	}
-	c.reply(http.StatusOK, body)
+	return body, true
 }
 
 // decode reads a JSON body into v, answering 400 on error.

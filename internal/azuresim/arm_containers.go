@@ -77,15 +77,18 @@ func listVisible[T any](c *armCall, sub *Subscription, all []located[T], render 
 	if !ok {
 		return
 	}
-	items := []any{}
-	c.s.mu.RLock()
+	var shown []located[T]
 	for i, l := range all {
 		if keep[i] {
-			items = append(items, render(l))
+			shown = append(shown, l)
 		}
 	}
+	c.s.mu.RLock()
+	body, ok := c.pageBody(len(shown), func(i int) any { return render(shown[i]) })
 	c.s.mu.RUnlock()
-	c.page(items)
+	if ok {
+		c.reply(http.StatusOK, body)
+	}
 }
 
 func all0RG[T any](all []located[T], fallback string) string {

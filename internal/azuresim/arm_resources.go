@@ -123,15 +123,18 @@ func (s *Sim) armListResourceGroups(c *armCall) {
 		return
 	}
 	filter := strings.TrimSpace(c.r.URL.Query().Get("$filter"))
-	items := []any{}
 	s.mu.RLock()
+	var shown []*ResourceGroup
 	for i, g := range groups {
 		if keep[i] && rgMatchesFilter(g, filter) {
-			items = append(items, rgJSON(sub.ID, g))
+			shown = append(shown, g)
 		}
 	}
+	body, ok := c.pageBody(len(shown), func(i int) any { return rgJSON(sub.ID, shown[i]) })
 	s.mu.RUnlock()
-	c.page(items)
+	if ok {
+		c.reply(http.StatusOK, body)
+	}
 }
 
 // rgMatchesFilter supports the tag filters of the RG list:

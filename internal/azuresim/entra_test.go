@@ -91,10 +91,6 @@ func TestEntraErrors(t *testing.T) {
 	}
 }
 
-func itoa(n int) string {
-	return strings.TrimSpace(strings.ReplaceAll(time.Duration(n).String(), "ns", ""))
-}
-
 func TestMissingCredential(t *testing.T) {
 	s := StartForTest(t, nil)
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {readerAppID}, "scope": {armScope}}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
 )
 
 func TestFaultsThroughTheGoAPI(t *testing.T) {
@@ -107,5 +108,39 @@ func TestControlEndpoint(t *testing.T) {
 	getJSON(t, c, s.ControlURL()+"/_sim/hosts/delegate-host/override", &o)
 	if o["appService"] == nil || o["hosts"].(map[string]any)["169.254.169.254:80"] == nil {
 		t.Fatalf("host override %v", o)
+	}
+}
+
+func TestARMFaultsAndSDKRetries(t *testing.T) {
+	s := StartForTest(t, nil)
+	ctx := context.Background()
+	cred := secretCred(t, s, demoTenant, readerAppID, readerSecret)
+	if _, err := s.AddFault(Fault{Route: "arm.resourcegroups.get", Status: 429, RetryAfter: Duration(time.Second), Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	noRetry, _ := armresources.NewResourceGroupsClient(demoSub, cred, armOptions(s))
+	_, err := noRetry.Get(ctx, "rg-web", nil)
+	responseError(t, err, 429, "TooManyRequests")
+
+	// With retries on, the SDK rides out two 503s.
+	opts := armOptions(s)
+	opts.Retry = policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond}
+	retrying, _ := armresources.NewResourceGroupsClient(demoSub, cred, opts)
+	if _, err := s.AddFault(Fault{Route: "arm.resourcegroups.*", Status: 503, Times: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s.ResetCounters()
+	if _, err := retrying.Get(ctx, "rg-web", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.RequestCount("arm.resourcegroups.get"); n != 3 {
+		t.Fatalf("requests = %d, want 3 (two faulted, one served)", n)
+	}
+	// Latency alone lets the request through.
+	if _, err := s.AddFault(Fault{Route: "arm.resourcegroups.get", Latency: Duration(20 * time.Millisecond), Times: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := noRetry.Get(ctx, "rg-web", nil); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -138,3 +138,24 @@ func getJSON(t *testing.T, c *http.Client, u string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// rawARM sends one ARM request and returns its status and error code.
+func rawARM(t *testing.T, s *Sim, method, u, auth string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := s.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Error.Code
+}
+
+func errorsAs[T any](err error, target *T) bool { return errors.As(err, target) }

@@ -122,6 +122,31 @@ type listener struct {
 	srv  *http.Server
 }
 
+// The token signing key is generated once per process, not per Sim: MSAL
+// keeps managed-identity tokens in a process-wide cache, so a test binary
+// that starts several simulators would otherwise present tokens signed by
+// a closed simulator's key. Entra's keys do not change between requests
+// either.
+var (
+	signKeyOnce sync.Once
+	signKey     *rsa.PrivateKey
+	signKid     string
+	signKeyErr  error
+)
+
+func tokenSigningKey() (*rsa.PrivateKey, string, error) {
+	signKeyOnce.Do(func() {
+		signKey, signKeyErr = rsa.GenerateKey(rand.Reader, 2048)
+		if signKeyErr != nil {
+			signKeyErr = fmt.Errorf("generate token signing key: %w", signKeyErr)
+			return
+		}
+		der, _ := x509.MarshalPKIXPublicKey(&signKey.PublicKey)
+		signKid = base64.RawURLEncoding.EncodeToString(sha1Sum(der))
+	})
+	return signKey, signKid, signKeyErr
+}
+
 // startHooks are run by Start; see the package comment.
 var startHooks []func(*Sim) error
 
@@ -177,11 +202,9 @@ func Start(ctx context.Context, opts Options) (*Sim, error) {
 		return nil, fmt.Errorf("azuresim: TrustedCAPEM holds no certificate")
 	}
 	s.issuers = newIssuerKeys(pool)
-	if s.signKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
-		return nil, fmt.Errorf("azuresim: generate signing key: %w", err)
+	if s.signKey, s.kid, err = tokenSigningKey(); err != nil {
+		return nil, fmt.Errorf("azuresim: %w", err)
 	}
-	der, _ := x509.MarshalPKIXPublicKey(&s.signKey.PublicKey)
-	s.kid = base64.RawURLEncoding.EncodeToString(sha1Sum(der))
 	if s.ca, err = newAuthority(now, s.certNames()); err != nil {
 		return nil, fmt.Errorf("azuresim: %w", err)
 	}
@@ -272,23 +295,27 @@ func (s *Sim) startHost(name string) error {
 // listenTLS serves a router over TLS (the Sim's CA) on a random loopback
 // port and returns its address.
 func (s *Sim) listenTLS(kind, name string, rt *router) (string, error) {
-	return s.listen(kind, name, rt, s.ca.serverTLSConfig())
+	return s.listen(kind, name, rt, s.serverTLSConfig())
 }
 
-// listenTLSWith serves a router over TLS with a configuration of its own
-// (a Kubernetes API with its cluster's CA and client certificates).
-func (s *Sim) listenTLSWith(kind, name string, rt *router, cfg *tls.Config) (string, error) {
+// listenTLSConfig is listenTLS with a TLS configuration of the caller's,
+// e.g. serverTLSConfig() with ClientAuth set for client certificates.
+func (s *Sim) listenTLSConfig(kind, name string, rt *router, cfg *tls.Config) (string, error) {
 	return s.listen(kind, name, rt, cfg)
 }
+
+// serverTLSConfig is a fresh TLS configuration serving the Sim's leaf
+// certificates; callers may change it before listenTLSConfig.
+func (s *Sim) serverTLSConfig() *tls.Config { return s.ca.serverTLSConfig() }
 
 // listenHTTP serves a router over plain HTTP on a random loopback port.
 func (s *Sim) listenHTTP(kind, name string, rt *router) (string, error) {
 	return s.listen(kind, name, rt, nil)
 }
 
-// listen serves rt on a random loopback port, over TLS when tlsConfig is
-// not nil.
-func (s *Sim) listen(kind, name string, rt *router, tlsConfig *tls.Config) (string, error) {
+type tlsConnKey struct{}
+
+func (s *Sim) listen(kind, name string, rt *router, tlsCfg *tls.Config) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("listen for %s %s: %w", kind, name, err)
@@ -299,10 +326,21 @@ func (s *Sim) listen(kind, name string, rt *router, tlsConfig *tls.Config) (stri
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// HTTP/1.1 only: dropped-connection faults hijack the connection.
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		// The lenient wrapper hides the *tls.Conn from net/http; keep it
+		// in the context so serve can restore r.TLS (client certificates).
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if lc, ok := c.(*lenientConn); ok {
+				if tc, ok := lc.Conn.(*tls.Conn); ok {
+					return context.WithValue(ctx, tlsConnKey{}, tc)
+				}
+			}
+			return ctx
+		},
 	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
+	ln = lenientListener{ln}
 	l := &listener{kind: kind, name: name, addr: ln.Addr().String(), srv: srv}
 	s.lmu.Lock()
 	s.listeners = append(s.listeners, l)
@@ -326,6 +364,12 @@ func (s *Sim) addHost(hostPort, addr string) {
 // serve wraps a router: request ids, counters, faults, routing.
 func (s *Sim) serve(kind string, rt *router) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			if tc, ok := r.Context().Value(tlsConnKey{}).(*tls.Conn); ok {
+				st := tc.ConnectionState()
+				r.TLS = &st
+			}
+		}
 		rte, ps, found := rt.match(r.Method, r.URL.EscapedPath())
 		name := kind + ".unmatched"
 		if rte != nil {

@@ -1292,3 +1292,61 @@ func (v RepoView) TagByDigest(digest string) (Tag, bool) {
 	}
 	return Tag{}, false
 }
+
+// RegistryRef is a registry found in the world, with where it lives.
+type RegistryRef struct {
+	Tenant        *Tenant
+	Subscription  *Subscription
+	ResourceGroup *ResourceGroup
+	Registry      *Registry
+}
+
+// ID is the registry's ARM resource id (the RBAC scope of its data plane).
+func (r RegistryRef) ID() string {
+	return resScope(r.Subscription.ID, r.ResourceGroup.Name, acrProvider, r.Registry.Name)
+}
+
+// registryByLoginServer finds a registry by login server (case-insensitive).
+func (w *World) registryByLoginServer(login string) (RegistryRef, bool) {
+	for _, t := range w.Tenants {
+		for _, s := range t.Subscriptions {
+			for _, g := range s.ResourceGroups {
+				for _, r := range g.Registries {
+					if strings.EqualFold(r.LoginServer, login) {
+						return RegistryRef{t, s, g, r}, true
+					}
+				}
+			}
+		}
+	}
+	return RegistryRef{}, false
+}
+
+// ClusterRef is a managed cluster found in the world, with where it lives.
+type ClusterRef struct {
+	Tenant        *Tenant
+	Subscription  *Subscription
+	ResourceGroup *ResourceGroup
+	Cluster       *Cluster
+}
+
+// ID is the cluster's ARM resource id (the RBAC scope of its Kubernetes API).
+func (c ClusterRef) ID() string {
+	return resScope(c.Subscription.ID, c.ResourceGroup.Name, aksProvider, c.Cluster.Name)
+}
+
+// clusterByFQDN finds a managed cluster by its API server FQDN.
+func (w *World) clusterByFQDN(fqdn string) (ClusterRef, bool) {
+	for _, t := range w.Tenants {
+		for _, s := range t.Subscriptions {
+			for _, g := range s.ResourceGroups {
+				for _, c := range g.Clusters {
+					if strings.EqualFold(c.FQDN, fqdn) {
+						return ClusterRef{t, s, g, c}, true
+					}
+				}
+			}
+		}
+	}
+	return ClusterRef{}, false
+}

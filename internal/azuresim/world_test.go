@@ -132,3 +132,26 @@ func TestSecretRedacts(t *testing.T) {
 		t.Fatal("MarshalJSON must redact; Reveal must not")
 	}
 }
+
+func TestLookupsByHostName(t *testing.T) {
+	w, err := DemoWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.prepare(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r, ok := w.registryByLoginServer("DemoContoso.azurecr.io")
+	if !ok || r.ID() != "/subscriptions/"+demoSub+"/resourceGroups/rg-containers/providers/Microsoft.ContainerRegistry/registries/democontoso" {
+		t.Fatalf("%v %s", ok, r.ID())
+	}
+	if _, ok := w.registryByLoginServer("nope.azurecr.io"); ok {
+		t.Fatal("unknown login server found")
+	}
+	_, sub := w.subscription(demoSub)
+	fqdn := sub.resourceGroup("rg-containers").Clusters[0].FQDN
+	c, ok := w.clusterByFQDN(fqdn)
+	if !ok || c.Cluster.Name != "aks-local" || c.Tenant.ID != demoTenant {
+		t.Fatalf("%v %+v", ok, c)
+	}
+}

@@ -84,6 +84,7 @@ func newRootCmd(s *streams) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
 		newVersionCmd(s),
+		newAzuresimCmd(s),
 	)
 	return root
 }
