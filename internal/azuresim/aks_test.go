@@ -17,7 +17,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/containerservice/armcontainerservice/v6"
 	"sigs.k8s.io/yaml"
 
@@ -34,7 +36,12 @@ const (
 
 func aksClient(t *testing.T, s *Sim, clientID, secret string) *armcontainerservice.ManagedClustersClient {
 	t.Helper()
-	c, err := armcontainerservice.NewManagedClustersClient(demoSub, secretCred(t, s, demoTenant, clientID, secret),
+	return aksClientWith(t, s, secretCred(t, s, demoTenant, clientID, secret))
+}
+
+func aksClientWith(t *testing.T, s *Sim, cred azcore.TokenCredential) *armcontainerservice.ManagedClustersClient {
+	t.Helper()
+	c, err := armcontainerservice.NewManagedClustersClient(demoSub, cred,
 		&arm.ClientOptions{ClientOptions: clientOptions(s, cloud.Public), DisableRPRegistration: true})
 	if err != nil {
 		t.Fatal(err)
@@ -368,9 +375,9 @@ func TestKubectlEntraCluster(t *testing.T) {
 	})
 
 	t.Run("no role", func(t *testing.T) {
-		cfg := tokenKubeconfig(t, base, issue("azimuth-cert"), false)
+		cfg := tokenKubeconfig(t, base, issue("azimuth-acrpull"), false)
 		out, err := kubectlRun(t, cfg, "get", "pods", "-n", "default")
-		if err == nil || !strings.Contains(out, `User "40000000-0000-4000-8000-000000000002" cannot list resource "pods"`) {
+		if err == nil || !strings.Contains(out, `User "40000000-0000-4000-8000-000000000005" cannot list resource "pods"`) {
 			t.Errorf("%v\n%s", err, out)
 		}
 	})
@@ -559,4 +566,45 @@ func TestKubeAPIRaw(t *testing.T) {
 			t.Errorf("user %+v", u)
 		}
 	})
+}
+
+// TestDemoWorldScriptStepIdentities checks what issue 7's script steps
+// need from the demo world: each identity kind gets a user kubeconfig of
+// both clusters through the SDK, and kubectl lists pods with it (the
+// certificate kubeconfig of aks-local; on aks-aad an exec plugin printing
+// a token the same credential obtained for the AKS server app).
+func TestDemoWorldScriptStepIdentities(t *testing.T) {
+	testenv.Kubectl(t)
+	s := StartForTest(t, nil)
+	pemBytes, err := s.CertificatePEM(demoTenant, "azimuth-cert", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := map[string]azcore.TokenCredential{
+		"secret":        secretCred(t, s, demoTenant, ownerAppID, ownerSecret),
+		"certificate":   certCred(t, s, pemBytes, "", nil),
+		"system MI":     imdsCred(t, s, nil),
+		"user-assigned": imdsCred(t, s, azidentity.ClientID(uamiClientID)),
+	}
+	for name, cred := range creds {
+		t.Run(name, func(t *testing.T) {
+			c := aksClientWith(t, s, cred)
+			_, local := userCredential(t, c, "aks-local", "")
+			wantLines(t, mustKubectl(t, local, "get", "pods", "-n", "default"), "api-7d9c8b-abcde")
+
+			_, aad := userCredential(t, c, "aks-aad", armcontainerservice.FormatExec)
+			tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{cloud.DefaultAKS + "/.default"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLines(t, mustKubectl(t, tokenKubeconfig(t, aad, tok.Token, true), "get", "pods", "-n", "default"), "web-6f7b9d-klmno")
+			if s.KubeTokenUses("aks-aad", tok.Token) == 0 {
+				t.Error("the token's use was not counted")
+			}
+		})
+	}
+	// azimuth-reader (a secret) serves aks-local only.
+	if _, err := aksClient(t, s, readerAppID, readerSecret).ListClusterUserCredentials(context.Background(), aksRG, "aks-aad", nil); err == nil {
+		t.Error("azimuth-reader got aks-aad credentials")
+	}
 }
