@@ -66,8 +66,9 @@ type acrRegistry struct {
 	scope    string // the registry's ARM resource id
 	addr     string
 
-	digests *digestIndex
-	orders  sync.Map // *Repository -> *tagOrders
+	digests    *digestIndex
+	orders     sync.Map // *Repository -> *tagOrders
+	genDigests sync.Map // generated repository name -> *digestCache
 }
 
 func startACR(s *Sim) error {

@@ -1,12 +1,15 @@
 package azuresim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -180,6 +183,51 @@ func (a *acrRegistry) order(v RepoView, orderby string) (tagOrder, bool) {
 	return o, true
 }
 
+// tagAt is v.TagAt with the digests of generated repositories cached.
+// Call under s.mu.
+func (a *acrRegistry) tagAt(v RepoView, i int) Tag {
+	g := v.gen
+	if v.explicit != nil || g == nil || g.TagsPerRepository > maxCachedDigests {
+		return v.TagAt(i)
+	}
+	c, _ := a.genDigests.Load(v.Name)
+	if c == nil {
+		c, _ = a.genDigests.LoadOrStore(v.Name, &digestCache{sums: make([][32]byte, g.TagsPerRepository), have: make([]uint64, (g.TagsPerRepository+63)/64)})
+	}
+	dc := c.(*digestCache)
+	created := g.Start.Add(time.Duration(i) * time.Duration(g.Interval))
+	t := Tag{Name: g.tagName(i), Created: created, Updated: created, MediaType: g.MediaType, Platforms: []string{"linux/amd64"}}
+	dc.mu.Lock()
+	sum, ok := dc.sums[i], dc.have[i/64]&(1<<(i%64)) != 0
+	dc.mu.Unlock()
+	if !ok {
+		var cb, mb [1024]byte
+		_, m, _, _ := appendManifest(cb[:0], mb[:0], a.login, v.Name, effectiveMediaType(t.MediaType, 1), &t, platform{OS: "linux", Arch: "amd64"})
+		sum = sha256.Sum256(m)
+		dc.mu.Lock()
+		dc.sums[i] = sum
+		dc.have[i/64] |= 1 << (i % 64)
+		dc.mu.Unlock()
+	}
+	var out [7 + 64]byte
+	copy(out[:], "sha256:")
+	hex.Encode(out[7:], sum[:])
+	t.Digest = string(out[:])
+	return t
+}
+
+// maxCachedDigests bounds the digest cache of a generated repository: 32
+// bytes per tag, allocated on its first listing (3.2 MB for 100,000 tags).
+const maxCachedDigests = 1 << 20
+
+// digestCache holds the manifest digests of a generated repository's tags,
+// computed once: a listing then costs what encoding the page costs.
+type digestCache struct {
+	mu   sync.Mutex
+	sums [][32]byte
+	have []uint64 // bitmap of computed entries
+}
+
 // resolve returns tag i of v and what it serves. Call under s.mu.
 func (a *acrRegistry) resolve(v RepoView, i int) (Tag, *artifact) {
 	var t Tag
@@ -350,7 +398,7 @@ func (a *acrRegistry) tags(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `,"tags":[`...)
 	count, lastName := 0, ""
 	for ; k < o.n && count < n; k++ {
-		t := v.TagAt(o.at(k))
+		t := a.tagAt(v, o.at(k))
 		if digest != "" && t.Digest != digest {
 			continue
 		}
@@ -362,7 +410,7 @@ func (a *acrRegistry) tags(w http.ResponseWriter, r *http.Request) {
 		lastName = t.Name
 	}
 	b = append(b, "]}\n"...)
-	if more := k < o.n; more && count > 0 {
+	if more := k < o.n && count == n; more {
 		lq := url.Values{"last": {lastName}, "n": {strconv.Itoa(n)}, "orderby": {orderby}}
 		if digest != "" {
 			lq.Set("digest", digest)

@@ -873,3 +873,23 @@ func secretCredTB(t testing.TB, s *Sim, tenant, clientID, secret string) azcore.
 	}
 	return cred
 }
+
+// The listing's cached digests are the digests of the manifests served.
+func TestACRCachedDigestsMatchManifests(t *testing.T) {
+	s := startACRSim(t)
+	a := s.acrRegistry("acrtest")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, _ := a.reg.Repo(acrBigRepo)
+	for _, i := range []int{0, 1, 4242, acrBigCount - 1, 4242} {
+		listed := a.tagAt(v, i)
+		want := v.TagAt(i)
+		_, art := a.resolve(v, i)
+		if listed.Name != want.Name || listed.Digest != want.Digest || !listed.Created.Equal(want.Created) {
+			t.Errorf("tag %d: listed %+v, TagAt %+v", i, listed, want)
+		}
+		if listed.Digest != art.digest || digestOf(art.body) != listed.Digest {
+			t.Errorf("tag %d: listed digest %s, manifest %s hashing to %s", i, listed.Digest, art.digest, digestOf(art.body))
+		}
+	}
+}

@@ -413,6 +413,19 @@ func (s *Sim) KubeCluster(nameOrID string) (KubeCluster, error) {
 	return KubeCluster{Name: kc.name, ResourceID: kc.id, Server: "https://" + kc.addr, CAPEM: append([]byte(nil), kc.caPEM...)}, nil
 }
 
+// KubeClusters lists the Kubernetes APIs of every cluster (for printing
+// endpoints).
+func (s *Sim) KubeClusters() []KubeCluster {
+	if s.aks == nil {
+		return nil
+	}
+	out := make([]KubeCluster, 0, len(s.aks.clusters))
+	for _, kc := range s.aks.clusters {
+		out = append(out, KubeCluster{Name: kc.name, ResourceID: kc.id, Server: "https://" + kc.addr, CAPEM: append([]byte(nil), kc.caPEM...)})
+	}
+	return out
+}
+
 func (s *Sim) findKube(nameOrID string) *kubeCluster {
 	if s.aks == nil {
 		return nil

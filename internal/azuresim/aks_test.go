@@ -111,6 +111,9 @@ func TestAKSCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if all := s.KubeClusters(); len(all) != 2 || all[0].Server == all[1].Server {
+		t.Fatalf("KubeClusters %+v", all)
+	}
 
 	t.Run("user credentials of a local-accounts cluster are a certificate", func(t *testing.T) {
 		name, b := userCredential(t, reader, "aks-local", "")
