@@ -94,6 +94,11 @@ type Sim struct {
 	extraHost map[string]string         // Override.Hosts entries added by extensions
 	control   string
 
+	// State of the extensions in acr*.go and aks*.go / kube*.go, set by
+	// their start hooks.
+	acr *acrState
+	aks *aksState
+
 	closeOnce sync.Once
 }
 

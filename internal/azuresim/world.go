@@ -808,14 +808,14 @@ func prepareResources(t *Tenant, s *Subscription, g *ResourceGroup, gw string, e
 				if tg.Updated.IsZero() {
 					tg.Updated = tg.Created
 				}
-				if tg.Digest == "" {
-					tg.Digest = derivedDigest(r.LoginServer, repo.Name, tg.Name)
-				}
 				if tg.MediaType == "" {
 					tg.MediaType = defaultManifestType
 				}
 				if len(tg.Platforms) == 0 {
 					tg.Platforms = []string{"linux/amd64"}
+				}
+				if tg.Digest == "" {
+					tg.Digest = tagDigest(r.LoginServer, repo.Name, tg)
 				}
 			}
 			sort.SliceStable(repo.Tags, func(a, b int) bool { return repo.Tags[a].Created.Before(repo.Tags[b].Created) })
@@ -978,6 +978,11 @@ func prepareResources(t *Tenant, s *Subscription, g *ResourceGroup, gw string, e
 }
 
 const defaultManifestType = "application/vnd.docker.distribution.manifest.v2+json"
+
+// tagDigest derives the digest of a tag the world gives none (explicit
+// tags at prepare, generated tags in TagAt). The ACR data plane replaces it
+// in its init so that the digest is that of the manifest it serves.
+var tagDigest = func(login, repo string, t *Tag) string { return derivedDigest(login, repo, t.Name) }
 
 func derivedDigest(login, repo, tag string) string {
 	sum := sha256.Sum256([]byte(login + "/" + repo + ":" + tag))
@@ -1246,14 +1251,15 @@ func (v RepoView) TagAt(i int) Tag {
 	g := v.gen
 	name := g.tagName(i)
 	created := g.Start.Add(time.Duration(i) * time.Duration(g.Interval))
-	return Tag{
+	t := Tag{
 		Name:      name,
-		Digest:    derivedDigest(v.registry.LoginServer, v.Name, name),
 		Created:   created,
 		Updated:   created,
 		MediaType: g.MediaType,
 		Platforms: []string{"linux/amd64"},
 	}
+	t.Digest = tagDigest(v.registry.LoginServer, v.Name, &t)
+	return t
 }
 
 // TagIndex finds a tag by name.
