@@ -84,7 +84,7 @@ type OrgInfo struct {
 	Identifier        string            `json:"identifier"`
 	Name              string            `json:"name"`
 	Description       string            `json:"description"`
-	Tags              map[string]string `json:"tags"`
+	Tags              map[string]string `json:"tags,omitempty"`
 }
 
 // Project is Harness's ProjectResponse.
@@ -103,7 +103,7 @@ type ProjectInfo struct {
 	Color         string            `json:"color,omitempty"`
 	Modules       []string          `json:"modules,omitempty"`
 	Description   string            `json:"description"`
-	Tags          map[string]string `json:"tags"`
+	Tags          map[string]string `json:"tags,omitempty"`
 }
 
 // Secret types.
