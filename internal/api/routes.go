@@ -45,7 +45,8 @@ func (a *API) routes() []Route {
 		h(http.MethodGet, "/ng/api/connectors/{identifier}", "Get a connector", a.getConnector),
 		h(http.MethodDelete, "/ng/api/connectors/{identifier}", "Delete a connector", a.deleteConnector),
 
-		// Azimuth: API keys, audit trail, keyring.
+		// Azimuth: the API contract, API keys, audit trail, keyring.
+		{Method: http.MethodGet, Path: "/ng/api/azimuth/openapi.yaml", Summary: "The OpenAPI document of this API", Public: true, raw: a.openapiDocument},
 		h(http.MethodGet, "/ng/api/azimuth/whoami", "Describe the calling API key", a.whoami),
 		h(http.MethodPost, "/ng/api/azimuth/apikeys", "Create an API key (the token is shown once)", a.createAPIKey),
 		h(http.MethodGet, "/ng/api/azimuth/apikeys", "List API keys", a.listAPIKeys),

@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/azimuthcd/azimuth/internal/failure"
 )
 
 // Exit codes. Scripts can rely on them.
@@ -67,6 +69,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	if code, ok := kindExit(err); ok {
+		return code
+	}
 	if isUsageError(err) {
 		return ExitUsage
 	}
@@ -89,6 +94,19 @@ func newRootCmd(s *streams) *cobra.Command {
 		newDevCmd(s),
 		newOperatorCmd(s),
 	)
+	// Client commands: they talk to a server's API (apiclient.go).
+	addClientFlags(root.PersistentFlags())
+	root.AddCommand(
+		newLoginCmd(s),
+		newWhoamiCmd(s),
+		newConnectorCmd(s),
+		newSecretCmd(s),
+		newOrgCmd(s),
+		newProjectCmd(s),
+		newAPIKeyCmd(s),
+		newAuditCmd(s),
+	)
+	usageErrors(root)
 	return root
 }
 
@@ -110,5 +128,49 @@ func newVersionCmd(s *streams) *cobra.Command {
 			_, err := fmt.Fprintln(s.out, "azimuth", Version)
 			return err
 		},
+	}
+}
+
+// kindExit maps an error that carries a failure kind (an API client error
+// a command did not wrap) to its exit code.
+func kindExit(err error) (int, bool) {
+	if _, ok := failure.As(err); !ok {
+		return 0, false
+	}
+	switch failure.KindOf(err) {
+	case failure.NotFound:
+		return ExitNotFound, true
+	case failure.Conflict:
+		return ExitConflict, true
+	case failure.Unauthenticated, failure.Forbidden:
+		return ExitDenied, true
+	case failure.Invalid, failure.TooLarge:
+		return ExitInvalid, true
+	}
+	return 0, false
+}
+
+// usageErrors makes argument errors usage errors (exit 2) throughout the
+// tree, and a group command given an unknown subcommand say so instead of
+// printing its help with success.
+func usageErrors(c *cobra.Command) {
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	if !c.Runnable() && c.HasSubCommands() && c.HasParent() {
+		c.RunE = func(cmd *cobra.Command, a []string) error {
+			if len(a) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q; see %s --help", a[0], cmd.CommandPath(), cmd.CommandPath())}
+			}
+			return cmd.Help()
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
 	}
 }
