@@ -58,6 +58,9 @@ type Deps struct {
 	Health   store.Health
 	Logger   *slog.Logger
 	Version  string
+	// Tasks is the task engine; nil serves no task routes' work (they
+	// answer 503).
+	Tasks Tasks
 }
 
 // API is the HTTP surface.
@@ -66,6 +69,7 @@ type API struct {
 	health  store.Health
 	log     *slog.Logger
 	version string
+	tasks   Tasks
 	extra   []Route
 }
 
@@ -75,7 +79,7 @@ func New(d Deps) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{svc: d.Services, health: d.Health, log: log.With("component", "api"), version: d.Version}
+	return &API{svc: d.Services, health: d.Health, log: log.With("component", "api"), version: d.Version, tasks: d.Tasks}
 }
 
 // Handle adds an authenticated route before Handler is called: how later

@@ -2,8 +2,18 @@ package api
 
 import "net/http"
 
-// routes is the one route table.
+// routes is the one route table: the control plane's routes below, then
+// each feature's own (routes_*.go).
 func (a *API) routes() []Route {
+	var out []Route
+	for _, part := range [][]Route{a.controlPlaneRoutes(), a.engineRoutes(), a.azureRoutes(), a.acrRoutes(), a.aksRoutes(), a.permissionRoutes()} {
+		out = append(out, part...)
+	}
+	return out
+}
+
+// controlPlaneRoutes are scopes, secrets, connectors, keys, audit.
+func (a *API) controlPlaneRoutes() []Route {
 	h := func(method, path, summary string, fn Handler) Route {
 		return Route{Method: method, Path: path, Summary: summary, handle: fn}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -28,11 +29,14 @@ type DevInfo struct {
 	Database          string `json:"database"`
 	MasterKeyFile     string `json:"masterKeyFile"`
 	StartedAt         string `json:"startedAt"`
-	// Simulator, Delegate and Seeded are reserved for the features that add
-	// them to dev mode.
-	Simulator any      `json:"simulator,omitempty"`
-	Delegate  any      `json:"delegate,omitempty"`
-	Seeded    []string `json:"seeded,omitempty"`
+	// The features that add parts to dev mode fill these: the Azure
+	// simulator, the embedded delegate, the seeded connectors, and the
+	// demo world's registries and clusters.
+	Simulator  any `json:"simulator,omitempty"`
+	Delegate   any `json:"delegate,omitempty"`
+	Connectors any `json:"connectors,omitempty"`
+	ACR        any `json:"acr,omitempty"`
+	AKS        any `json:"aks,omitempty"`
 }
 
 // DevEnv is what a dev-mode part sees.
@@ -48,7 +52,10 @@ type DevEnv struct {
 // built (to adjust its configuration, e.g. point clouds at the simulator);
 // After runs once it listens (to seed data, start a delegate).
 type DevPart struct {
-	Name   string
+	Name string
+	// Order sorts the parts: the simulator (10) before the delegate (20)
+	// before the seeded connectors (30) before the rest.
+	Order  int
 	Before func(ctx context.Context, env *DevEnv) error
 	After  func(ctx context.Context, env *DevEnv) error
 }
@@ -93,6 +100,7 @@ holds the URL, the admin key and the account for scripts and tests.`,
 func runDev(ctx context.Context, s *streams, cfg config.Server) error {
 	log := newLogger(s.err, cfg)
 	env := &DevEnv{Dir: cfg.DataDir, Config: &cfg, Log: log, Info: &DevInfo{}}
+	sort.SliceStable(devParts, func(i, j int) bool { return devParts[i].Order < devParts[j].Order })
 	for _, p := range devParts {
 		if p.Before != nil {
 			if err := p.Before(ctx, env); err != nil {

@@ -105,7 +105,11 @@ func newRootCmd(s *streams) *cobra.Command {
 		newProjectCmd(s),
 		newAPIKeyCmd(s),
 		newAuditCmd(s),
+		newAzureCmd(s),
 	)
+	// Each feature's commands live in its own file.
+	root.AddCommand(engineCmds(s)...)
+	root.AddCommand(stepCmds(s)...)
 	usageErrors(root)
 	return root
 }

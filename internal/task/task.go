@@ -33,11 +33,30 @@ const (
 // Terminal reports whether s is final.
 func (s Status) Terminal() bool { return s == Succeeded || s == Failed || s == Cancelled }
 
+// Where says where a task runs.
+type Where string
+
+// The placements. Auto follows the connector: executeOnDelegate (Harness's
+// default true) and InheritFromDelegate send it to a delegate; a task
+// without a connector runs in the server unless it names selectors.
+const (
+	Auto     Where = ""
+	Server   Where = "SERVER"
+	Delegate Where = "DELEGATE"
+)
+
 // Spec is what a caller asks the engine to run.
 type Spec struct {
 	Kind Kind
 	// Scope is the scope the task is accounted to: the connector's scope.
+	// It decides which delegates may run the task: delegates at this
+	// scope or above it.
 	Scope scope.Scope
+	// Owner is the scope of whoever asked (an API key's request scope); it
+	// decides who may see the task. Zero means Scope.
+	Owner scope.Scope
+	// Where overrides the connector's choice of server or delegate.
+	Where Where
 	// Connector is a snapshot of the connector the task uses (it holds only
 	// secret references, never values); nil for kinds that need none.
 	Connector *connector.Connector

@@ -1,0 +1,6 @@
+package api
+
+// acrRoutes are ACR artifacts.
+func (a *API) acrRoutes() []Route {
+	return nil
+}

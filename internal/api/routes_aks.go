@@ -1,0 +1,6 @@
+package api
+
+// aksRoutes are AKS clusters, kubeconfigs and script steps.
+func (a *API) aksRoutes() []Route {
+	return nil
+}
