@@ -241,7 +241,7 @@ func crashTest(t *testing.T, dbURL string, integrity func(*testing.T), dataDir s
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 42))
 	t.Logf("seed %d", seed)
-	all := map[string]acked{}   // every acknowledged create so far
+	all := map[string]acked{}  // every acknowledged create so far
 	tried := map[string]bool{} // every create sent, answered or not
 	web := client.Scope{Org: "default", Project: "web"}
 	n := cycles(t)
@@ -438,4 +438,3 @@ func integrityPostgres(t *testing.T, dsn string) {
 		t.Fatal("amcheck checked no index: wrong schema?")
 	}
 }
-
