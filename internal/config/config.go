@@ -28,6 +28,7 @@ const (
 	EnvAccount       = "AZIMUTH_ACCOUNT"
 	EnvLogLevel      = "AZIMUTH_LOG_LEVEL"
 	EnvLogFormat     = "AZIMUTH_LOG_FORMAT"
+	EnvCloudConfig   = "AZIMUTH_CLOUD_CONFIG"
 )
 
 // Server is the configuration of `azimuth server` and `azimuth dev`.
@@ -40,6 +41,11 @@ type Server struct {
 	LogLevel        string        // debug, info, warn, error
 	LogFormat       string        // text or json
 	ShutdownTimeout time.Duration // grace period for in-flight requests
+	// CloudConfig is a cloud override file (internal/cloud.Override): the
+	// Azure simulator writes one. Empty: Azure itself. It is a server-level
+	// setting, never a connector field, so no connector can send
+	// credentials to a host of its choosing.
+	CloudConfig string
 	// Dev generates a master key when none exists. Only `azimuth dev` sets it.
 	Dev bool
 }
@@ -60,6 +66,7 @@ func AddFlags(fs *pflag.FlagSet, c *Server) {
 	fs.StringVar(&c.Account, "account", DefaultAccount, "account to create on first start (env "+EnvAccount+")")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error (env "+EnvLogLevel+")")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json (env "+EnvLogFormat+")")
+	fs.StringVar(&c.CloudConfig, "cloud-config", "", "cloud override file (endpoints and CA bundle), e.g. written by `azimuth azuresim`; default: Azure itself (env "+EnvCloudConfig+")")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on SIGTERM")
 }
 
@@ -81,6 +88,7 @@ func Resolve(fs *pflag.FlagSet, c *Server, getenv func(string) string) error {
 	fromEnv("account", EnvAccount, &c.Account)
 	fromEnv("log-level", EnvLogLevel, &c.LogLevel)
 	fromEnv("log-format", EnvLogFormat, &c.LogFormat)
+	fromEnv("cloud-config", EnvCloudConfig, &c.CloudConfig)
 	if f := fs.Lookup("database-url"); (f == nil || !f.Changed) && getenv(EnvDatabaseURL) == "" {
 		if p := getenv(EnvDatabaseURL + "_FILE"); p != "" {
 			b, err := os.ReadFile(p)

@@ -20,7 +20,11 @@ import (
 
 	"github.com/azimuthcd/azimuth/internal/access"
 	"github.com/azimuthcd/azimuth/internal/api"
+	"github.com/azimuthcd/azimuth/internal/azure"
+	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/config"
+	"github.com/azimuthcd/azimuth/internal/engine"
+	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/service"
 	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
@@ -48,6 +52,10 @@ type Server struct {
 	Keyring  *secret.Keyring
 	Services *service.Services
 	api      *api.API
+	// Azure builds credentials and SDK clients (server side: no managed
+	// identities); Engine runs tasks.
+	Azure  *azure.Factory
+	Engine *engine.Engine
 
 	// AdminKey is the first admin key when this start created the account
 	// (the zero Token otherwise); AdminKeyID is its id.
@@ -112,7 +120,21 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 		s.log.Info("created account with its default organization and an admin API key",
 			"account", cfg.Account, "keyId", id, "keyFile", filepath.Join(cfg.DataDir, AdminKeyFile))
 	}
-	s.api = api.New(api.Deps{Services: s.Services, Health: s.Store, Logger: log, Version: Version})
+	var override *cloud.Override
+	if cfg.CloudConfig != "" {
+		if override, err = cloud.Load(cfg.CloudConfig); err != nil {
+			_ = s.Store.Close()
+			return nil, fmt.Errorf("refusing to start: cloud config: %w", err)
+		}
+		s.log.Info("clouds overridden", "file", cfg.CloudConfig, "override", override.String())
+	}
+	s.Azure, err = azure.NewFactory(azure.Options{Override: override, Logger: log, UserAgent: "azimuth-server/" + Version})
+	if err != nil {
+		_ = s.Store.Close()
+		return nil, fmt.Errorf("refusing to start: %w", err)
+	}
+	s.Engine = engine.New(engine.Deps{Secrets: s.Services.Secrets, Env: ops.NewEnv(log, s.Azure, ""), Logger: log})
+	s.api = api.New(api.Deps{Services: s.Services, Health: s.Store, Logger: log, Version: Version, Tasks: s.Engine})
 	s.AddJob(Job{Name: "keyring-reload", Run: s.reloadKeyring})
 	return s, nil
 }
@@ -193,11 +215,13 @@ func (s *Server) Run(ctx context.Context) error {
 		Handler:           s.api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		// No WriteTimeout: task routes (connection tests, script steps)
+		// and delegate long-polls answer after minutes; every handler
+		// bounds its own work with its context.
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:    func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	jobCtx, stopJobs := context.WithCancel(ctx)
 	var wg sync.WaitGroup
