@@ -1,0 +1,362 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/azimuthcd/azimuth/internal/store"
+)
+
+const taskCols = `id, kind, account, org, project, owner_org, owner_project, connector, connector_doc, connector_version,
+ params, selectors, status, delegate_id, delegate_name, lease_expires, attempts, max_attempts, cancel_requested,
+ output, error, note, requester, created_at, claimed_at, started_at, finished_at, deadline`
+
+func scanTask(r scanner) (store.Task, error) {
+	var t store.Task
+	var doc, params, sels, output, errs string
+	var lease, created, claimed, started, finished, deadline int64
+	var cancel int
+	if err := r.Scan(&t.ID, &t.Kind, &t.Scope.Account, &t.Scope.Org, &t.Scope.Project, &t.Owner.Org, &t.Owner.Project,
+		&t.ConnectorID, &doc, &t.ConnectorVersion, &params, &sels, &t.Status, &t.DelegateID, &t.DelegateName,
+		&lease, &t.Attempts, &t.MaxAttempts, &cancel, &output, &errs, &t.Note, &t.Requester,
+		&created, &claimed, &started, &finished, &deadline); err != nil {
+		return t, err
+	}
+	t.Owner.Account = t.Scope.Account
+	var err error
+	if t.Selectors, err = decodeList(sels); err != nil {
+		return t, err
+	}
+	t.ConnectorDoc, t.Params, t.Output, t.Error = bytesOrNil(doc), bytesOrNil(params), bytesOrNil(output), bytesOrNil(errs)
+	t.CancelRequested = cancel != 0
+	t.LeaseExpires, t.CreatedAt, t.ClaimedAt = fromMS(lease), fromMS(created), fromMS(claimed)
+	t.StartedAt, t.FinishedAt, t.Deadline = fromMS(started), fromMS(finished), fromMS(deadline)
+	return t, nil
+}
+
+func bytesOrNil(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
+}
+
+// CreateTask implements store.Tasks.
+func (s *Store) CreateTask(ctx context.Context, t *store.Task) error {
+	if t.Status == "" {
+		t.Status = store.TaskQueued
+	}
+	if t.MaxAttempts <= 0 {
+		t.MaxAttempts = 1
+	}
+	_, err := s.wq(ctx).ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES
+($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+		t.ID, t.Kind, t.Scope.Account, t.Scope.Org, t.Scope.Project, t.Owner.Org, t.Owner.Project, t.ConnectorID,
+		string(t.ConnectorDoc), t.ConnectorVersion, string(t.Params), encodeList(t.Selectors), t.Status, t.DelegateID, t.DelegateName,
+		ms(t.LeaseExpires), t.Attempts, t.MaxAttempts, boolInt(t.CancelRequested), string(t.Output), string(t.Error), t.Note, t.Requester,
+		ms(t.CreatedAt), ms(t.ClaimedAt), ms(t.StartedAt), ms(t.FinishedAt), ms(t.Deadline))
+	if err != nil {
+		return fmt.Errorf("create task %s: %w", t.ID, s.translate(err))
+	}
+	return nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// GetTask implements store.Tasks.
+func (s *Store) GetTask(ctx context.Context, id string) (store.Task, error) {
+	t, err := scanTask(s.rq(ctx).QueryRowContext(ctx, `SELECT `+taskCols+` FROM tasks WHERE id = $1`, id))
+	if err != nil {
+		return t, fmt.Errorf("get task %s: %w", id, s.translate(err))
+	}
+	return t, nil
+}
+
+// scopeCond renders "the row's scope (account, orgCol, projectCol) lies in
+// m", as where.scopes does for the usual columns.
+func (w *where) scopeCond(m store.ScopeMatch, orgCol, projectCol string) string {
+	parts := []string{"account = " + w.arg(m.Scope.Account)}
+	if !m.Subtree || m.Scope.Org != "" {
+		parts = append(parts, orgCol+" = "+w.arg(m.Scope.Org))
+	}
+	if !m.Subtree || m.Scope.Project != "" {
+		parts = append(parts, projectCol+" = "+w.arg(m.Scope.Project))
+	}
+	return "(" + strings.Join(parts, " AND ") + ")"
+}
+
+// ListTasks implements store.Tasks: newest first.
+func (s *Store) ListTasks(ctx context.Context, f store.TaskFilter) ([]store.Task, int, error) {
+	var w where
+	if len(f.Scopes) == 0 {
+		w.add("1 = 0")
+	}
+	var ors []string
+	for _, m := range f.Scopes {
+		ors = append(ors, w.scopeCond(m, "owner_org", "owner_project"), w.scopeCond(m, "org", "project"))
+	}
+	if len(ors) > 0 {
+		w.add("(" + strings.Join(ors, " OR ") + ")")
+	}
+	if f.Status != "" {
+		w.add("status = " + w.arg(f.Status))
+	}
+	if f.DelegateID != "" {
+		w.add("delegate_id = " + w.arg(f.DelegateID))
+	}
+	if f.Kind != "" {
+		w.add("kind = " + w.arg(f.Kind))
+	}
+	var total int
+	if err := s.rq(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks`+w.sql(), w.args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count tasks: %w", s.translate(err))
+	}
+	rows, err := s.rq(ctx).QueryContext(ctx, `SELECT `+taskCols+` FROM tasks`+w.sql()+` ORDER BY created_at DESC, id`+w.limit(f.Page), w.args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list tasks: %w", s.translate(err))
+	}
+	out, err := s.scanTasks(rows)
+	return out, total, err
+}
+
+type rowsLike interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+func (s *Store) scanTasks(rows rowsLike) ([]store.Task, error) {
+	defer rows.Close()
+	var out []store.Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read tasks: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read tasks: %w", s.translate(err))
+	}
+	return out, nil
+}
+
+// ClaimTasks implements store.Tasks. Each claim is one statement: the
+// oldest eligible queued row is picked and moved to RUNNING atomically. On
+// PostgreSQL the pick is FOR UPDATE SKIP LOCKED, so concurrent claimers
+// (replicas, delegates) never wait on or take the same row; on SQLite the
+// single writer serialises claims.
+func (s *Store) ClaimTasks(ctx context.Context, c store.Claim) ([]store.Task, error) {
+	if c.Max <= 0 {
+		c.Max = 1
+	}
+	var out []store.Task
+	for len(out) < c.Max {
+		var w where
+		lease, now := w.arg(ms(c.Now.Add(c.Lease))), w.arg(ms(c.Now))
+		set := `status = 'RUNNING', delegate_id = ` + w.arg(c.DelegateID) + `, delegate_name = ` + w.arg(c.DelegateName) +
+			`, lease_expires = ` + lease + `, attempts = attempts + 1, claimed_at = ` + now + `, started_at = ` + now
+		w.add("status = 'QUEUED'")
+		w.add("deadline > " + now)
+		w.scopes([]store.ScopeMatch{{Scope: c.Scope, Subtree: true}})
+		tags := w.arg(encodeList(c.Tags))
+		lock := ""
+		if s.dialect == Postgres {
+			w.add("selectors::jsonb <@ " + tags + "::jsonb")
+			lock = " FOR UPDATE SKIP LOCKED"
+		} else {
+			w.add("NOT EXISTS (SELECT 1 FROM json_each(tasks.selectors) sel WHERE sel.value NOT IN (SELECT value FROM json_each(" + tags + ")))")
+		}
+		q := `UPDATE tasks SET ` + set + ` WHERE status = 'QUEUED' AND id = (SELECT id FROM tasks` + w.sql() +
+			` ORDER BY created_at, id LIMIT 1` + lock + `) RETURNING ` + taskCols
+		t, err := scanTask(s.wq(ctx).QueryRowContext(ctx, q, w.args...))
+		if err != nil {
+			if errors.Is(s.translate(err), store.ErrNotFound) {
+				break
+			}
+			return out, fmt.Errorf("claim a task for delegate %s: %w", c.DelegateID, s.translate(err))
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ExtendLease implements store.Tasks.
+func (s *Store) ExtendLease(ctx context.Context, id, delegateID string, until time.Time) (bool, error) {
+	var cancel int
+	err := s.wq(ctx).QueryRowContext(ctx, `UPDATE tasks SET lease_expires = $1 WHERE id = $2 AND delegate_id = $3 AND status = 'RUNNING'
+RETURNING cancel_requested`, ms(until), id, delegateID).Scan(&cancel)
+	if err != nil {
+		if errors.Is(s.translate(err), store.ErrNotFound) {
+			if _, gerr := s.GetTask(ctx, id); gerr != nil {
+				return false, gerr
+			}
+			return false, fmt.Errorf("extend the lease of task %s: %w", id, store.ErrConflict)
+		}
+		return false, fmt.Errorf("extend the lease of task %s: %w", id, s.translate(err))
+	}
+	return cancel != 0, nil
+}
+
+// FinishTask implements store.Tasks.
+func (s *Store) FinishTask(ctx context.Context, id, delegateID string, t store.Task) error {
+	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = $1, output = $2, error = $3, finished_at = $4,
+ started_at = CASE WHEN CAST($5 AS BIGINT) > 0 THEN CAST($5 AS BIGINT) ELSE started_at END, lease_expires = 0
+WHERE id = $6 AND delegate_id = $7 AND status = 'RUNNING'`,
+		t.Status, string(t.Output), string(t.Error), ms(t.FinishedAt), ms(t.StartedAt), id, delegateID)
+	if err != nil {
+		return fmt.Errorf("finish task %s: %w", id, s.translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	cur, err := s.GetTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	if cur.DelegateID == delegateID && cur.Status == t.Status {
+		return nil // the same end posted again
+	}
+	return fmt.Errorf("finish task %s: it is %s under delegate %q: %w", id, cur.Status, cur.DelegateName, store.ErrConflict)
+}
+
+// ReleaseTask implements store.Tasks.
+func (s *Store) ReleaseTask(ctx context.Context, id, delegateID, note string) error {
+	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = 'QUEUED', delegate_id = '', delegate_name = '', lease_expires = 0,
+ attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, note = $1
+WHERE id = $2 AND delegate_id = $3 AND status = 'RUNNING'`, note, id, delegateID)
+	if err != nil {
+		return fmt.Errorf("release task %s: %w", id, s.translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("release task %s: %w", id, store.ErrConflict)
+	}
+	return nil
+}
+
+// EndTask implements store.Tasks.
+func (s *Store) EndTask(ctx context.Context, id, status string, errJSON []byte, at time.Time) (bool, error) {
+	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = $1, error = $2, finished_at = $3, lease_expires = 0
+WHERE id = $4 AND status IN ('QUEUED', 'RUNNING')`, status, string(errJSON), ms(at), id)
+	if err != nil {
+		return false, fmt.Errorf("end task %s: %w", id, s.translate(err))
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RequestCancel implements store.Tasks.
+func (s *Store) RequestCancel(ctx context.Context, id string, at time.Time) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if _, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $1,
+ error = '{"kind":"CANCELED","message":"the task was cancelled before a delegate started it"}'
+WHERE id = $2 AND status = 'QUEUED'`, ms(at), id); err != nil {
+			return fmt.Errorf("cancel task %s: %w", id, s.translate(err))
+		}
+		if _, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET cancel_requested = 1 WHERE id = $1 AND status = 'RUNNING'`, id); err != nil {
+			return fmt.Errorf("cancel task %s: %w", id, s.translate(err))
+		}
+		return nil
+	})
+}
+
+// ExpireTasks implements store.Tasks. Each row is changed by a statement
+// that re-checks its condition, so replicas running this together never
+// double-handle a task.
+func (s *Store) ExpireTasks(ctx context.Context, now time.Time, failErr func(t store.Task, queued bool) []byte) (store.Expired, error) {
+	var out store.Expired
+	rows, err := s.rq(ctx).QueryContext(ctx, `SELECT `+taskCols+` FROM tasks
+WHERE (status = 'RUNNING' AND lease_expires < $1) OR (status IN ('QUEUED', 'RUNNING') AND deadline <= $1)
+ORDER BY created_at LIMIT 1000`, ms(now))
+	if err != nil {
+		return out, fmt.Errorf("find expired tasks: %w", s.translate(err))
+	}
+	cands, err := s.scanTasks(rows)
+	if err != nil {
+		return out, err
+	}
+	for _, t := range cands {
+		pastDeadline := !t.Deadline.After(now)
+		if t.Status == store.TaskRunning && !pastDeadline && t.Attempts < t.MaxAttempts {
+			note := fmt.Sprintf("the lease of delegate %s ran out (attempt %d of %d); queued again", t.DelegateName, t.Attempts, t.MaxAttempts)
+			res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = 'QUEUED', delegate_id = '', delegate_name = '', lease_expires = 0, note = $1
+WHERE id = $2 AND status = 'RUNNING' AND delegate_id = $3 AND lease_expires < $4`, note, t.ID, t.DelegateID, ms(now))
+			if err != nil {
+				return out, fmt.Errorf("requeue task %s: %w", t.ID, s.translate(err))
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				t.Note = note
+				out.Requeued = append(out.Requeued, t)
+			}
+			continue
+		}
+		queued := t.Status == store.TaskQueued
+		t.Error = failErr(t, queued)
+		res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = 'FAILED', error = $1, finished_at = $2, lease_expires = 0
+WHERE id = $3 AND status = $4 AND delegate_id = $5 AND (lease_expires < $2 OR deadline <= $2)`, string(t.Error), ms(now), t.ID, t.Status, t.DelegateID)
+		if err != nil {
+			return out, fmt.Errorf("fail expired task %s: %w", t.ID, s.translate(err))
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			t.Status = store.TaskFailed
+			out.Failed = append(out.Failed, t)
+		}
+	}
+	return out, nil
+}
+
+// AppendTaskLogs implements store.Tasks.
+func (s *Store) AppendTaskLogs(ctx context.Context, id string, lines []store.TaskLog) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	var w where
+	b.WriteString(`INSERT INTO task_logs (task_id, seq, at, line) VALUES `)
+	for i, l := range lines {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(%s, %s, %s, %s)", w.arg(id), w.arg(l.Seq), w.arg(ms(l.At)), w.arg(l.Line))
+	}
+	b.WriteString(` ON CONFLICT (task_id, seq) DO NOTHING`)
+	if _, err := s.wq(ctx).ExecContext(ctx, b.String(), w.args...); err != nil {
+		return fmt.Errorf("append logs of task %s: %w", id, s.translate(err))
+	}
+	return nil
+}
+
+// ListTaskLogs implements store.Tasks.
+func (s *Store) ListTaskLogs(ctx context.Context, id string, afterSeq int64, limit int) ([]store.TaskLog, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := s.rq(ctx).QueryContext(ctx, `SELECT seq, at, line FROM task_logs WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, id, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list logs of task %s: %w", id, s.translate(err))
+	}
+	defer rows.Close()
+	var out []store.TaskLog
+	for rows.Next() {
+		var l store.TaskLog
+		var at int64
+		if err := rows.Scan(&l.Seq, &at, &l.Line); err != nil {
+			return nil, fmt.Errorf("list logs of task %s: %w", id, err)
+		}
+		l.At = fromMS(at)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list logs of task %s: %w", id, s.translate(err))
+	}
+	return out, nil
+}

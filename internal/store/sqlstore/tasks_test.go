@@ -1,0 +1,273 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/azimuthcd/azimuth/internal/scope"
+	"github.com/azimuthcd/azimuth/internal/store"
+	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
+)
+
+func TestDelegateTokens(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		proj := scope.Scope{Account: "acc", Org: "o1", Project: "p1"}
+		must(t, s.CreateDelegateToken(ctx, &store.DelegateToken{ID: "t1", Name: "main", Scope: acc, Hash: []byte("h1"), CreatedAt: now}))
+		must(t, s.CreateDelegateToken(ctx, &store.DelegateToken{ID: "t2", Name: "main", Scope: proj, Hash: []byte("h2"), CreatedAt: now}))
+		wantErr(t, s.CreateDelegateToken(ctx, &store.DelegateToken{ID: "t3", Name: "main", Scope: acc, Hash: []byte("h3"), CreatedAt: now}), store.ErrDuplicate)
+		got, err := s.GetDelegateToken(ctx, "t2")
+		must(t, err)
+		if got.Scope != proj || string(got.Hash) != "h2" || got.Revoked() {
+			t.Fatalf("got %+v", got)
+		}
+		l, n, err := s.ListDelegateTokens(ctx, store.ListFilter{Scopes: []store.ScopeMatch{{Scope: acc, Subtree: true}}})
+		must(t, err)
+		if n != 2 || len(l) != 2 {
+			t.Fatalf("list: %d %v", n, l)
+		}
+		l, _, err = s.ListDelegateTokens(ctx, store.ListFilter{Scopes: []store.ScopeMatch{{Scope: acc}}})
+		must(t, err)
+		if len(l) != 1 || l[0].ID != "t1" {
+			t.Fatalf("list account only: %v", l)
+		}
+		must(t, s.RevokeDelegateToken(ctx, "t1", now))
+		must(t, s.RevokeDelegateToken(ctx, "t1", now.Add(time.Hour)))
+		got, _ = s.GetDelegateToken(ctx, "t1")
+		if !got.RevokedAt.Equal(now) {
+			t.Fatalf("revoked at %v", got.RevokedAt)
+		}
+		wantErr(t, s.RevokeDelegateToken(ctx, "nope", now), store.ErrNotFound)
+	})
+}
+
+func TestDelegatesRegistry(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		d := store.Delegate{ID: "d1", Name: "vm", Scope: scope.Scope{Account: "acc"}, TokenID: "t1", Tags: []string{"x", "vm"},
+			Version: "1.0", Capabilities: map[string]string{"managedIdentity": "imds"}, Concurrency: 4, RegisteredAt: now, LastSeen: now}
+		must(t, s.UpsertDelegate(ctx, &d))
+		d.Tags = []string{"y"}
+		d.LastSeen = now.Add(time.Second)
+		must(t, s.UpsertDelegate(ctx, &d))
+		must(t, s.TouchDelegate(ctx, "d1", now.Add(2*time.Second)))
+		wantErr(t, s.TouchDelegate(ctx, "d2", now), store.ErrNotFound)
+		got, err := s.GetDelegate(ctx, "d1")
+		must(t, err)
+		if len(got.Tags) != 1 || got.Tags[0] != "y" || !got.LastSeen.Equal(now.Add(2*time.Second)) || got.Capabilities["managedIdentity"] != "imds" || !got.RegisteredAt.Equal(now) {
+			t.Fatalf("got %+v", got)
+		}
+		must(t, s.StopDelegate(ctx, "d1", now.Add(3*time.Second)))
+		l, n, err := s.ListDelegates(ctx, store.ListFilter{Scopes: []store.ScopeMatch{{Scope: scope.Scope{Account: "acc"}, Subtree: true}}})
+		must(t, err)
+		if n != 1 || l[0].StoppedAt.IsZero() {
+			t.Fatalf("list: %+v", l)
+		}
+	})
+}
+
+func newTask(id string, sc scope.Scope, sels ...string) *store.Task {
+	return &store.Task{ID: id, Kind: "diag.echo", Scope: sc, Owner: sc, Selectors: sels, MaxAttempts: 2,
+		ConnectorDoc: []byte(`{"connector":{}}`), Params: []byte(`{}`), CreatedAt: now, Deadline: now.Add(time.Hour)}
+}
+
+func TestTaskClaims(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		org := scope.Scope{Account: "acc", Org: "o1"}
+		proj := scope.Scope{Account: "acc", Org: "o1", Project: "p1"}
+		must(t, s.CreateTask(ctx, newTask("t-acc", acc)))
+		must(t, s.CreateTask(ctx, newTask("t-proj-x", proj, "x")))
+		must(t, s.CreateTask(ctx, newTask("t-org-xy", org, "x", "y")))
+		claim := func(sc scope.Scope, tags ...string) []string {
+			t.Helper()
+			got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: "d", DelegateName: "d", Scope: sc, Tags: tags, Lease: time.Minute, Now: now, Max: 10})
+			must(t, err)
+			var ids []string
+			for _, x := range got {
+				if x.Status != store.TaskRunning || x.Attempts != 1 || !x.LeaseExpires.Equal(now.Add(time.Minute)) {
+					t.Fatalf("claimed %+v", x)
+				}
+				ids = append(ids, x.ID)
+			}
+			return ids
+		}
+		// A project delegate sees no account or org task; a tagless one
+		// nothing with selectors.
+		if got := claim(proj); len(got) != 0 {
+			t.Fatalf("project delegate without tags claimed %v", got)
+		}
+		if got := claim(scope.Scope{Account: "acc", Org: "o2"}, "x", "y"); len(got) != 0 {
+			t.Fatalf("other org claimed %v", got)
+		}
+		if got := claim(org, "x"); fmt.Sprint(got) != "[t-proj-x]" {
+			t.Fatalf("org delegate tagged x claimed %v", got)
+		}
+		if got := claim(acc, "y", "x", "z"); fmt.Sprint(got) != "[t-acc t-org-xy]" {
+			t.Fatalf("account delegate tagged x,y,z claimed %v", got)
+		}
+		if got := claim(acc, "x", "y"); len(got) != 0 {
+			t.Fatalf("claimed twice: %v", got)
+		}
+	})
+}
+
+func TestTaskLifecycle(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		for _, id := range []string{"a", "b", "c", "d"} {
+			must(t, s.CreateTask(ctx, newTask(id, acc)))
+		}
+		c := store.Claim{DelegateID: "d1", DelegateName: "one", Scope: acc, Lease: time.Minute, Now: now, Max: 3}
+		got, err := s.ClaimTasks(ctx, c)
+		must(t, err)
+		if len(got) != 3 || got[0].ID != "a" {
+			t.Fatalf("claimed %v", got)
+		}
+		// Extend, finish (twice: idempotent), conflicts for others.
+		cancel, err := s.ExtendLease(ctx, "a", "d1", now.Add(2*time.Minute))
+		must(t, err)
+		if cancel {
+			t.Fatal("cancel requested")
+		}
+		_, err = s.ExtendLease(ctx, "a", "d2", now.Add(2*time.Minute))
+		wantErr(t, err, store.ErrConflict)
+		end := store.Task{Status: store.TaskSucceeded, Output: []byte(`{"ok":true}`), StartedAt: now, FinishedAt: now.Add(time.Second)}
+		must(t, s.FinishTask(ctx, "a", "d1", end))
+		must(t, s.FinishTask(ctx, "a", "d1", end))
+		wantErr(t, s.FinishTask(ctx, "a", "d2", end), store.ErrConflict)
+		_, err = s.ExtendLease(ctx, "a", "d1", now.Add(3*time.Minute))
+		wantErr(t, err, store.ErrConflict)
+		a, _ := s.GetTask(ctx, "a")
+		if a.Status != store.TaskSucceeded || string(a.Output) != `{"ok":true}` || !a.FinishedAt.Equal(now.Add(time.Second)) {
+			t.Fatalf("a = %+v", a)
+		}
+		// Cancellation of a running task is asked of its delegate.
+		must(t, s.RequestCancel(ctx, "b", now))
+		cancel, err = s.ExtendLease(ctx, "b", "d1", now.Add(time.Minute))
+		must(t, err)
+		if !cancel {
+			t.Fatal("cancel not requested")
+		}
+		must(t, s.FinishTask(ctx, "b", "d1", store.Task{Status: store.TaskCancelled, FinishedAt: now}))
+		// Cancelling a queued one ends it.
+		must(t, s.RequestCancel(ctx, "d", now))
+		if d, _ := s.GetTask(ctx, "d"); d.Status != store.TaskCancelled {
+			t.Fatalf("d = %s", d.Status)
+		}
+		// Release gives c back without counting the attempt.
+		must(t, s.ReleaseTask(ctx, "c", "d1", "delegate one stopping"))
+		wantErr(t, s.ReleaseTask(ctx, "c", "d1", ""), store.ErrConflict)
+		cc, _ := s.GetTask(ctx, "c")
+		if cc.Status != store.TaskQueued || cc.Attempts != 0 || cc.Note == "" {
+			t.Fatalf("c = %+v", cc)
+		}
+		// Lease expiry: c claimed by d2 and abandoned twice -> requeued, then failed.
+		failErr := func(t store.Task, queued bool) []byte { return []byte(`{"kind":"UNAVAILABLE","message":"lease of ` + t.DelegateName + `"}`) }
+		for attempt := 1; attempt <= 2; attempt++ {
+			at := now.Add(time.Duration(attempt) * 10 * time.Minute)
+			got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: "d2", DelegateName: "two", Scope: acc, Lease: time.Minute, Now: at, Max: 1})
+			must(t, err)
+			if len(got) != 1 || got[0].ID != "c" || got[0].Attempts != attempt {
+				t.Fatalf("attempt %d claimed %+v", attempt, got)
+			}
+			ex, err := s.ExpireTasks(ctx, at.Add(2*time.Minute), failErr)
+			must(t, err)
+			if attempt == 1 && (len(ex.Requeued) != 1 || len(ex.Failed) != 0) {
+				t.Fatalf("attempt 1: %+v", ex)
+			}
+			if attempt == 2 && (len(ex.Requeued) != 0 || len(ex.Failed) != 1 || string(ex.Failed[0].Error) == "") {
+				t.Fatalf("attempt 2: %+v", ex)
+			}
+		}
+		cc, _ = s.GetTask(ctx, "c")
+		if cc.Status != store.TaskFailed || string(cc.Error) != `{"kind":"UNAVAILABLE","message":"lease of two"}` {
+			t.Fatalf("c = %+v", cc)
+		}
+		// A queued task past its deadline fails.
+		late := newTask("late", acc)
+		late.Deadline = now.Add(time.Second)
+		must(t, s.CreateTask(ctx, late))
+		ex, err := s.ExpireTasks(ctx, now.Add(time.Minute), failErr)
+		must(t, err)
+		if len(ex.Failed) != 1 || ex.Failed[0].ID != "late" {
+			t.Fatalf("deadline: %+v", ex)
+		}
+		ok, err := s.EndTask(ctx, "late", store.TaskCancelled, nil, now)
+		must(t, err)
+		if ok {
+			t.Fatal("ended a terminal task")
+		}
+		// Logs: retried posts keep the first line.
+		must(t, s.AppendTaskLogs(ctx, "a", []store.TaskLog{{Seq: 1, At: now, Line: "one"}, {Seq: 2, At: now, Line: "two"}}))
+		must(t, s.AppendTaskLogs(ctx, "a", []store.TaskLog{{Seq: 2, At: now, Line: "again"}, {Seq: 3, At: now, Line: "three"}}))
+		logs, err := s.ListTaskLogs(ctx, "a", 0, 0)
+		must(t, err)
+		if len(logs) != 3 || logs[1].Line != "two" {
+			t.Fatalf("logs %+v", logs)
+		}
+		l, n, err := s.ListTasks(ctx, store.TaskFilter{Scopes: []store.ScopeMatch{{Scope: acc, Subtree: true}}, Status: store.TaskFailed})
+		must(t, err)
+		if n != 2 || len(l) != 2 {
+			t.Fatalf("failed tasks: %d", n)
+		}
+	})
+}
+
+// TestConcurrentClaims: many claimers, every task claimed exactly once.
+func TestConcurrentClaims(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		const tasks, claimers = 300, 8
+		for i := range tasks {
+			must(t, s.CreateTask(ctx, newTask(fmt.Sprintf("t%04d", i), acc)))
+		}
+		var mu sync.Mutex
+		seen := map[string]string{}
+		var wg sync.WaitGroup
+		errs := make(chan error, claimers)
+		for c := range claimers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := fmt.Sprintf("d%d", c)
+				for {
+					got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: id, DelegateName: id, Scope: acc, Lease: time.Minute, Now: now, Max: 3})
+					if err != nil {
+						errs <- err
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, x := range got {
+						if prev, dup := seen[x.ID]; dup {
+							errs <- fmt.Errorf("task %s claimed by %s and %s", x.ID, prev, id)
+						}
+						seen[x.ID] = id
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatal(err)
+			}
+		}
+		if len(seen) != tasks {
+			t.Fatalf("claimed %d of %d", len(seen), tasks)
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/azimuthcd/azimuth/internal/scope"
+)
+
+// DelegateToken is a stored delegate token: never the token, only its hash.
+// Delegates registering with it get its scope.
+type DelegateToken struct {
+	ID        string
+	Name      string
+	Scope     scope.Scope
+	Hash      []byte
+	CreatedAt time.Time
+	CreatedBy string // the API key that created it
+	RevokedAt time.Time
+}
+
+// Revoked reports whether the token was revoked.
+func (t DelegateToken) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// Delegate is one registered delegate process.
+type Delegate struct {
+	ID           string
+	Name         string
+	Scope        scope.Scope // its token's scope
+	TokenID      string
+	Tags         []string
+	Version      string
+	Capabilities map[string]string
+	Concurrency  int
+	RegisteredAt time.Time
+	LastSeen     time.Time // last heartbeat, poll or task call
+	StoppedAt    time.Time // it said goodbye; zero while it runs
+}
+
+// Task states as stored (task.Status values).
+const (
+	TaskQueued    = "QUEUED"
+	TaskRunning   = "RUNNING"
+	TaskSucceeded = "SUCCEEDED"
+	TaskFailed    = "FAILED"
+	TaskCancelled = "CANCELLED"
+)
+
+// Task is a stored task. Its connector snapshot holds secret references,
+// never values; Output and Error are what the executor returned (Error is
+// a task.Error as JSON, already masked).
+type Task struct {
+	ID               string
+	Kind             string
+	Scope            scope.Scope // the connector's scope: which delegates may run it
+	Owner            scope.Scope // who asked: who may see it (same account)
+	ConnectorID      string
+	ConnectorDoc     []byte
+	ConnectorVersion int64
+	Params           []byte
+	Selectors        []string
+	Status           string
+	DelegateID       string
+	DelegateName     string
+	LeaseExpires     time.Time
+	Attempts         int
+	MaxAttempts      int
+	CancelRequested  bool
+	Output           []byte
+	Error            []byte
+	Note             string // why it went back to the queue, if it did
+	Requester        string
+	CreatedAt        time.Time
+	ClaimedAt        time.Time
+	StartedAt        time.Time
+	FinishedAt       time.Time
+	Deadline         time.Time // past it, a queued or running task fails
+}
+
+// Claim asks for queued tasks a delegate may run: tasks whose scope lies
+// in the delegate's scope (or below) and whose every selector is among its
+// tags, oldest first.
+type Claim struct {
+	DelegateID   string
+	DelegateName string
+	Scope        scope.Scope
+	Tags         []string
+	Lease        time.Duration
+	Now          time.Time
+	Max          int
+}
+
+// TaskFilter narrows the task list: tasks whose owner or scope lies in
+// one of Scopes (and below).
+type TaskFilter struct {
+	Scopes     []ScopeMatch
+	Status     string
+	DelegateID string
+	Kind       string
+	Page       Page
+}
+
+// TaskLog is one masked log line of a task.
+type TaskLog struct {
+	Seq  int64
+	At   time.Time
+	Line string
+}
+
+// Expired is what ExpireTasks did.
+type Expired struct {
+	Requeued []Task // leases that ran out with attempts left
+	Failed   []Task // leases out of attempts, or deadlines passed
+}
+
+// DelegateTokens stores delegate tokens.
+type DelegateTokens interface {
+	CreateDelegateToken(ctx context.Context, t *DelegateToken) error
+	GetDelegateToken(ctx context.Context, id string) (DelegateToken, error)
+	// ListDelegateTokens lists tokens in the scopes of f (Scopes, Page).
+	ListDelegateTokens(ctx context.Context, f ListFilter) ([]DelegateToken, int, error)
+	// RevokeDelegateToken revokes once; revoking again keeps the first time.
+	RevokeDelegateToken(ctx context.Context, id string, at time.Time) error
+}
+
+// Delegates stores registered delegates.
+type Delegates interface {
+	// UpsertDelegate records a registration (a new id, or the same id
+	// registering again after a reconnect).
+	UpsertDelegate(ctx context.Context, d *Delegate) error
+	GetDelegate(ctx context.Context, id string) (Delegate, error)
+	// ListDelegates lists delegates in the scopes of f (Scopes, Page).
+	ListDelegates(ctx context.Context, f ListFilter) ([]Delegate, int, error)
+	// TouchDelegate records contact (a heartbeat).
+	TouchDelegate(ctx context.Context, id string, at time.Time) error
+	// StopDelegate records a goodbye.
+	StopDelegate(ctx context.Context, id string, at time.Time) error
+}
+
+// Tasks stores tasks: the queue and its leases. Claims are exclusive: on
+// PostgreSQL with FOR UPDATE SKIP LOCKED (replicas claim concurrently), on
+// SQLite through its single writer.
+type Tasks interface {
+	CreateTask(ctx context.Context, t *Task) error
+	GetTask(ctx context.Context, id string) (Task, error)
+	ListTasks(ctx context.Context, f TaskFilter) ([]Task, int, error)
+	// ClaimTasks moves up to c.Max eligible queued tasks to RUNNING under
+	// c's delegate with a lease of c.Lease, and returns them.
+	ClaimTasks(ctx context.Context, c Claim) ([]Task, error)
+	// ExtendLease moves the lease of a task the delegate holds to until and
+	// reports whether cancellation was requested; ErrConflict when the
+	// delegate no longer holds it (expired, finished, cancelled).
+	ExtendLease(ctx context.Context, id, delegateID string, until time.Time) (cancel bool, err error)
+	// FinishTask records the end of a task the delegate holds. Posting the
+	// same end again is a no-op (idempotent); ErrConflict when another
+	// delegate holds it or it ended otherwise.
+	FinishTask(ctx context.Context, id, delegateID string, t Task) error
+	// ReleaseTask hands a held task back to the queue (a delegate stopping);
+	// the attempt does not count.
+	ReleaseTask(ctx context.Context, id, delegateID, note string) error
+	// EndTask ends a task that is not terminal yet from the server's side
+	// (timeout, cancellation, no delegate): status, error JSON and time.
+	EndTask(ctx context.Context, id, status string, errJSON []byte, at time.Time) (bool, error)
+	// RequestCancel cancels a queued task at once and asks the delegate
+	// holding a running one to stop.
+	RequestCancel(ctx context.Context, id string, at time.Time) error
+	// ExpireTasks re-queues running tasks whose lease ran out (attempts
+	// left, deadline not passed) and fails the rest, and fails queued tasks
+	// past their deadline. failErr builds the error JSON of a failed one.
+	ExpireTasks(ctx context.Context, now time.Time, failErr func(t Task, queued bool) []byte) (Expired, error)
+	// AppendTaskLogs stores log lines by sequence number; a line already
+	// stored (a retried post) is kept.
+	AppendTaskLogs(ctx context.Context, id string, lines []TaskLog) error
+	ListTaskLogs(ctx context.Context, id string, afterSeq int64, limit int) ([]TaskLog, error)
+}
