@@ -170,7 +170,9 @@ func TestTaskLifecycle(t *testing.T) {
 			t.Fatalf("c = %+v", cc)
 		}
 		// Lease expiry: c claimed by d2 and abandoned twice -> requeued, then failed.
-		failErr := func(t store.Task, queued bool) []byte { return []byte(`{"kind":"UNAVAILABLE","message":"lease of ` + t.DelegateName + `"}`) }
+		failErr := func(t store.Task, queued bool) []byte {
+			return []byte(`{"kind":"UNAVAILABLE","message":"lease of ` + t.DelegateName + `"}`)
+		}
 		for attempt := 1; attempt <= 2; attempt++ {
 			at := now.Add(time.Duration(attempt) * 10 * time.Minute)
 			got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: "d2", DelegateName: "two", Scope: acc, Lease: time.Minute, Now: at, Max: 1})
