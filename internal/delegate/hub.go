@@ -1,0 +1,449 @@
+// Package delegate is both ends of the delegate protocol
+// (internal/protocol): the Hub, in the server, which keeps the registry of
+// delegates and their tokens, queues tasks in the store and hands them to
+// eligible delegates (it is the engine's Dispatcher); and the Agent, the
+// `azimuth delegate` process, which registers, heartbeats, long-polls,
+// runs tasks with the same executors as the server and posts results.
+package delegate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/azimuthcd/azimuth/internal/access"
+	"github.com/azimuthcd/azimuth/internal/audit"
+	"github.com/azimuthcd/azimuth/internal/connector"
+	"github.com/azimuthcd/azimuth/internal/engine"
+	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/scope"
+	"github.com/azimuthcd/azimuth/internal/store"
+	"github.com/azimuthcd/azimuth/internal/task"
+)
+
+// Defaults of HubOptions.
+const (
+	DefaultHeartbeat   = 10 * time.Second
+	DefaultLease       = 30 * time.Second
+	DefaultPollTimeout = 25 * time.Second
+	DefaultMaxAttempts = 2
+	DefaultRecheck     = 250 * time.Millisecond
+)
+
+// Store is what the hub needs from persistence.
+type Store interface {
+	store.Tx
+	store.DelegateTokens
+	store.Delegates
+	store.Tasks
+	store.AuditLog
+	ScopeExists(ctx context.Context, sc scope.Scope) (bool, error)
+}
+
+// HubOptions configure a Hub.
+type HubOptions struct {
+	Store   Store
+	Secrets engine.SecretResolver
+	Logger  *slog.Logger
+	Version string
+	// Heartbeat is the interval delegates heartbeat at; a delegate unseen
+	// for three of them is disconnected.
+	Heartbeat time.Duration
+	// Lease is how long a claim holds without an extension.
+	Lease time.Duration
+	// PollTimeout bounds one long-poll.
+	PollTimeout time.Duration
+	// MaxAttempts is how many delegates may try a task whose lease ran out.
+	MaxAttempts int
+	// Recheck is how often waiting polls and dispatches look at the store
+	// for work another replica did; in-process work wakes them at once.
+	Recheck time.Duration
+	Now     func() time.Time
+}
+
+// Hub is the server side of the delegate protocol and the engine's
+// Dispatcher. It is safe for concurrent use; several replicas sharing one
+// PostgreSQL database each run one.
+type Hub struct {
+	st      Store
+	secrets engine.SecretResolver
+	log     *slog.Logger
+	opts    HubOptions
+	now     func() time.Time
+
+	mu      sync.Mutex
+	wake    chan struct{}            // closed when tasks were queued here
+	done    map[string]chan struct{} // per task waited on: closed when it ends here
+	running map[string]string        // task -> delegate, claimed through this replica
+}
+
+var _ engine.Dispatcher = (*Hub)(nil)
+
+// NewHub builds a hub.
+func NewHub(o HubOptions) *Hub {
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = DefaultHeartbeat
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
+	if o.PollTimeout <= 0 {
+		o.PollTimeout = DefaultPollTimeout
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.Recheck <= 0 {
+		o.Recheck = DefaultRecheck
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{st: o.Store, secrets: o.Secrets, log: o.Logger.With("component", "delegate-hub"), opts: o, now: o.Now,
+		wake: make(chan struct{}), done: map[string]chan struct{}{}, running: map[string]string{}}
+}
+
+// ConnectedWindow is how long after its last contact a delegate counts as
+// connected.
+func (h *Hub) ConnectedWindow() time.Duration { return 3 * h.opts.Heartbeat }
+
+// Connected reports whether d is connected now.
+func (h *Hub) Connected(d store.Delegate) bool {
+	return d.StoppedAt.IsZero() && h.now().Sub(d.LastSeen) < h.ConnectedWindow()
+}
+
+func (h *Hub) wakeCh() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.wake
+}
+
+// notify wakes every poll waiting on this replica.
+func (h *Hub) notify() {
+	h.mu.Lock()
+	close(h.wake)
+	h.wake = make(chan struct{})
+	h.mu.Unlock()
+}
+
+// ended wakes the dispatch waiting for task id on this replica, if any.
+func (h *Hub) ended(id string) {
+	h.mu.Lock()
+	if ch, ok := h.done[id]; ok {
+		close(ch)
+		delete(h.done, id)
+	}
+	delete(h.running, id)
+	h.mu.Unlock()
+}
+
+// NormalizeTags trims, lowercases, drops empties and duplicates, and sorts:
+// selectors and tags compare case-insensitively.
+func NormalizeTags(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, t := range in {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Selectors are the selectors a spec's delegate must hold: the
+// connector's delegateSelectors and the step's.
+func Selectors(spec task.Spec) []string {
+	var all []string
+	if spec.Connector != nil {
+		all = append(all, spec.Connector.DelegateSelectors()...)
+	}
+	return NormalizeTags(append(all, spec.Selectors...))
+}
+
+// Eligible reports whether delegate d may run a task at sc with sels: its
+// scope is sc or above it and its tags hold every selector.
+func Eligible(d store.Delegate, sc scope.Scope, sels []string) bool {
+	if !d.Scope.Contains(sc) {
+		return false
+	}
+	for _, s := range sels {
+		if !slices.Contains(d.Tags, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// Dispatch implements engine.Dispatcher: it fails at once when no
+// connected delegate may run spec, queues it otherwise and waits for its
+// end, its deadline or ctx.
+func (h *Hub) Dispatch(ctx context.Context, spec task.Spec, id string, timeout time.Duration) (*task.Result, error) {
+	sels := Selectors(spec)
+	if err := h.checkEligible(ctx, spec, sels); err != nil {
+		return nil, err
+	}
+	now := h.now()
+	t := store.Task{ID: id, Kind: string(spec.Kind), Scope: spec.Scope, Owner: spec.Owner, Selectors: sels,
+		Status: store.TaskQueued, MaxAttempts: h.opts.MaxAttempts, Requester: spec.Requester, Params: spec.Params,
+		ConnectorVersion: spec.ConnectorVersion, CreatedAt: now, Deadline: now.Add(timeout)}
+	if t.Owner.Account == "" {
+		t.Owner = t.Scope
+	}
+	if spec.Connector != nil {
+		doc, err := json.Marshal(spec.Connector)
+		if err != nil {
+			return nil, fmt.Errorf("encode the connector snapshot of task %s: %w", id, err)
+		}
+		t.ConnectorID, t.ConnectorDoc = spec.Connector.Identifier, doc
+	}
+	done := make(chan struct{})
+	h.mu.Lock()
+	h.done[id] = done
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.done, id)
+		h.mu.Unlock()
+	}()
+	if err := h.st.CreateTask(ctx, &t); err != nil {
+		return nil, fmt.Errorf("queue task %s: %w", id, err)
+	}
+	h.notify()
+	return h.wait(ctx, id, done, t.Deadline)
+}
+
+// wait waits for task id to end. It answers when this replica saw the end
+// (done), or when a recheck of the store finds it ended elsewhere; past
+// the deadline (plus a lease of grace for a result in flight) it fails the
+// task; when ctx ends it cancels it.
+func (h *Hub) wait(ctx context.Context, id string, done <-chan struct{}, deadline time.Time) (*task.Result, error) {
+	tick := time.NewTicker(4 * h.opts.Recheck)
+	defer tick.Stop()
+	grace := time.NewTimer(deadline.Add(h.opts.Lease / 3).Sub(h.now()))
+	defer grace.Stop()
+	for {
+		select {
+		case <-done:
+		case <-tick.C:
+		case <-grace.C:
+			e := task.ErrorFrom(failure.New(failure.Timeout, "task %s ran out of its time without a result from a delegate", id).WithCode("TaskTimeout"))
+			b, _ := json.Marshal(e)
+			if _, err := h.st.EndTask(context.WithoutCancel(ctx), id, store.TaskFailed, b, h.now()); err != nil {
+				return nil, err
+			}
+		case <-ctx.Done():
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			err := h.st.RequestCancel(cctx, id, h.now())
+			cancel()
+			if err != nil {
+				h.log.Warn("cancel task", "task", id, "err", err)
+			}
+			return nil, ctx.Err()
+		}
+		t, err := h.st.GetTask(context.WithoutCancel(ctx), id)
+		if err != nil {
+			return nil, err
+		}
+		if t.Status != store.TaskQueued && t.Status != store.TaskRunning {
+			return resultOf(t), nil
+		}
+		if done != nil {
+			select {
+			case <-done:
+				done = nil // seen; rely on the ticker from here
+			default:
+			}
+		}
+	}
+}
+
+// resultOf turns a terminal task row into a result.
+func resultOf(t store.Task) *task.Result {
+	r := &task.Result{TaskID: t.ID, Kind: task.Kind(t.Kind), Status: task.Status(t.Status), DelegateID: t.DelegateID,
+		DelegateName: t.DelegateName, CreatedAt: t.CreatedAt, StartedAt: t.StartedAt, FinishedAt: t.FinishedAt}
+	if len(t.Output) > 0 {
+		r.Output = json.RawMessage(t.Output)
+	}
+	if len(t.Error) > 0 {
+		var e task.Error
+		if err := json.Unmarshal(t.Error, &e); err == nil {
+			r.Error = &e
+		} else {
+			r.Error = &task.Error{Kind: failure.Internal.String(), Message: "the task's stored error could not be read"}
+		}
+	}
+	if r.Status != task.Succeeded && r.Error == nil {
+		r.Error = &task.Error{Kind: failure.Internal.String(), Message: fmt.Sprintf("task %s ended %s", t.ID, t.Status)}
+	}
+	return r
+}
+
+// checkEligible fails with NoDelegate when no connected delegate may run a
+// task at spec.Scope with sels, naming the selectors and the delegates that
+// exist.
+func (h *Hub) checkEligible(ctx context.Context, spec task.Spec, sels []string) error {
+	var ms []store.ScopeMatch
+	for _, a := range spec.Scope.Ancestors() {
+		ms = append(ms, store.ScopeMatch{Scope: a})
+	}
+	ds, _, err := h.st.ListDelegates(ctx, store.ListFilter{Scopes: ms, Page: store.Page{Size: 200}})
+	if err != nil {
+		return err
+	}
+	var seen []string
+	for _, d := range ds {
+		if h.Connected(d) && Eligible(d, spec.Scope, sels) {
+			return nil
+		}
+		state := "connected"
+		if !h.Connected(d) {
+			state = "disconnected, last seen " + d.LastSeen.UTC().Format(time.RFC3339)
+		}
+		tags := "no tags"
+		if len(d.Tags) > 0 {
+			tags = "tags [" + strings.Join(d.Tags, ", ") + "]"
+		}
+		seen = append(seen, fmt.Sprintf("%s (%s, %s, %s)", d.Name, d.Scope.Describe(), tags, state))
+	}
+	want := "any connected delegate"
+	if len(sels) > 0 {
+		want = "a connected delegate whose tags include all of the selectors [" + strings.Join(sels, ", ") + "]"
+	}
+	what := string(spec.Kind)
+	if spec.Connector != nil {
+		what += " for connector " + spec.Connector.Identifier
+	}
+	exist := "no delegate has registered at " + spec.Scope.Describe() + " or above it"
+	if len(seen) > 0 {
+		exist = "delegates that could serve this scope: " + strings.Join(seen, "; ")
+	}
+	return failure.New(failure.Unavailable, "no eligible delegate to run %s: it needs %s at %s or above it; %s",
+		what, want, spec.Scope.Describe(), exist).
+		WithCode("NoDelegate").
+		WithHint("Start `azimuth delegate --tags %s` with a token of %s or above, or change the connector's delegateSelectors.",
+			strings.Join(sels, ","), spec.Scope.Describe())
+}
+
+// ExpireLeases re-queues tasks whose delegate stopped extending their
+// lease (or fails them, out of attempts or time) and fails queued tasks
+// past their deadline. The server runs it as a job on every replica.
+func (h *Hub) ExpireLeases(ctx context.Context) error {
+	ex, err := h.st.ExpireTasks(ctx, h.now(), func(t store.Task, queued bool) []byte {
+		var fe *failure.Error
+		switch {
+		case queued:
+			sels := "any delegate"
+			if len(t.Selectors) > 0 {
+				sels = "a delegate with tags [" + strings.Join(t.Selectors, ", ") + "]"
+			}
+			fe = failure.New(failure.Timeout, "task %s (%s) was not picked up within its time: %s at %s was needed", t.ID, t.Kind, sels, t.Scope.Describe()).
+				WithCode("TaskTimeout")
+		case !t.Deadline.After(h.now()):
+			fe = failure.New(failure.Timeout, "task %s (%s) ran out of its time on delegate %s", t.ID, t.Kind, t.DelegateName).WithCode("TaskTimeout")
+		default:
+			fe = failure.New(failure.Unavailable, "delegate %s stopped renewing the lease of task %s (%s) and no attempt is left (%d of %d); the task did not finish",
+				t.DelegateName, t.ID, t.Kind, t.Attempts, t.MaxAttempts).
+				WithCode("DelegateLost").
+				WithHint("Check that delegate %s is running and can reach the server; run the task again.", t.DelegateName)
+		}
+		b, _ := json.Marshal(task.ErrorFrom(fe))
+		return b
+	})
+	if err != nil {
+		return err
+	}
+	for _, t := range ex.Requeued {
+		h.log.Warn("lease ran out; task queued again", "task", t.ID, "kind", t.Kind, "delegate", t.DelegateName, "attempt", t.Attempts)
+	}
+	if len(ex.Requeued) > 0 {
+		h.notify()
+	}
+	for _, t := range ex.Failed {
+		h.log.Warn("task failed without a result", "task", t.ID, "kind", t.Kind, "delegate", t.DelegateName)
+		h.ended(t.ID)
+	}
+	return nil
+}
+
+// RunExpiry runs ExpireLeases every interval until ctx ends.
+func (h *Hub) RunExpiry(ctx context.Context, every time.Duration) error {
+	if every <= 0 {
+		every = time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			if err := h.ExpireLeases(ctx); err != nil && ctx.Err() == nil {
+				h.log.Warn("expire task leases", "err", err)
+			}
+		}
+	}
+}
+
+// claim claims up to max tasks for d and turns them into protocol tasks
+// with their secrets resolved for d alone. A task whose secrets cannot be
+// resolved fails at once.
+func (h *Hub) claim(ctx context.Context, d store.Delegate, max int) ([]store.Task, error) {
+	got, err := h.st.ClaimTasks(ctx, store.Claim{DelegateID: d.ID, DelegateName: d.Name, Scope: d.Scope, Tags: d.Tags,
+		Lease: h.opts.Lease, Now: h.now(), Max: max})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	for _, t := range got {
+		h.running[t.ID] = d.ID
+	}
+	h.mu.Unlock()
+	return got, nil
+}
+
+// secretsFor decrypts the secrets of a claimed task's connector.
+func (h *Hub) secretsFor(ctx context.Context, t store.Task, c *connector.Connector) ([]secretValue, error) {
+	if c == nil {
+		return nil, nil
+	}
+	uses := c.SecretUses()
+	if len(uses) == 0 {
+		return nil, nil
+	}
+	if h.secrets == nil {
+		return nil, failure.New(failure.Internal, "the delegate hub has no secret resolver")
+	}
+	res, err := h.secrets.Resolve(ctx, access.System("task "+t.ID+" on delegate "+t.DelegateName), t.Scope, uses)
+	if err != nil {
+		return nil, fmt.Errorf("resolve the secrets of connector %s: %w", c.Identifier, err)
+	}
+	out := make([]secretValue, 0, len(res))
+	for _, r := range res {
+		out = append(out, secretValue{path: r.Use.Path, value: r.Value})
+	}
+	return out, nil
+}
+
+// audit records an event of the hub's own (token create and revoke).
+func (h *Hub) audited(ctx context.Context, p access.Principal, action string, sc scope.Scope, id, detail string, fn func(ctx context.Context) error) error {
+	return h.st.InTx(ctx, func(ctx context.Context) error {
+		if err := fn(ctx); err != nil {
+			return err
+		}
+		name := p.Name
+		if p.IsSystem() {
+			name = audit.SystemActor
+		}
+		return h.st.AppendAudit(ctx, &audit.Event{Time: h.now(), ActorKeyID: p.KeyID, ActorName: name, Action: action,
+			ResourceType: "delegatetoken", Scope: sc, Identifier: id, Outcome: audit.Success, Detail: detail, Source: p.Source})
+	})
+}

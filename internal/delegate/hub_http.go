@@ -1,0 +1,449 @@
+package delegate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/azimuthcd/azimuth/internal/connector"
+	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/protocol"
+		"github.com/azimuthcd/azimuth/internal/secret"
+	"github.com/azimuthcd/azimuth/internal/store"
+	"github.com/azimuthcd/azimuth/internal/task"
+)
+
+// Limits of what a delegate may send.
+const (
+	maxBody        = 4 << 20
+	maxLogLines    = 1000
+	maxLogLine     = 16 << 10
+	maxTags        = 64
+	maxConcurrency = 1024
+)
+
+type secretValue struct {
+	path  string
+	value secret.Value
+}
+
+// protoError is a refusal with a protocol code.
+type protoError struct {
+	status int
+	body   protocol.ErrorBody
+}
+
+func (e *protoError) Error() string { return e.body.Code + ": " + e.body.Message }
+
+func perr(status int, code string, kind failure.Kind, format string, args ...any) *protoError {
+	return &protoError{status: status, body: protocol.ErrorBody{Code: code, Kind: kind.String(), Message: fmt.Sprintf(format, args...)}}
+}
+
+// session is an authenticated call: its token and, after Register, its
+// delegate.
+type session struct {
+	token    store.DelegateToken
+	delegate store.Delegate
+}
+
+// ProtocolRoutes lists the protocol's calls (method POST each), for the
+// route table.
+func ProtocolRoutes() []struct{ Path, Summary string } {
+	return []struct{ Path, Summary string }{
+		{protocol.PathRegister, "Delegate protocol: register with a delegate token"},
+		{protocol.PathHeartbeat, "Delegate protocol: heartbeat (answers tasks to cancel)"},
+		{protocol.PathPoll, "Delegate protocol: long-poll for tasks (claims them with a lease)"},
+		{protocol.PathExtend, "Delegate protocol: extend a task's lease"},
+		{protocol.PathLogs, "Delegate protocol: post masked log lines of a task"},
+		{protocol.PathResult, "Delegate protocol: post a task's result (idempotent)"},
+		{protocol.PathRelease, "Delegate protocol: hand a task back to the queue"},
+		{protocol.PathUnregister, "Delegate protocol: say goodbye"},
+	}
+}
+
+// ServeProtocol serves one protocol call (every path under
+// protocol.Base).
+func (h *Hub) ServeProtocol(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeErr(w, perr(http.StatusMethodNotAllowed, protocol.CodeInvalid, failure.Invalid, "the delegate protocol uses POST"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	s, err := h.authenticate(r)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	var out any
+	switch path := r.URL.Path; {
+	case path == protocol.PathRegister:
+		out, err = h.register(r, s)
+	case path == protocol.PathHeartbeat:
+		out, err = h.heartbeat(r, s)
+	case path == protocol.PathPoll:
+		out, err = h.poll(r, s)
+	case path == protocol.PathUnregister:
+		err = h.st.StopDelegate(r.Context(), s.delegate.ID, h.now())
+		out = protocol.Ack{OK: true}
+	case strings.HasPrefix(path, protocol.Base+"/tasks/"):
+		id, call, _ := strings.Cut(strings.TrimPrefix(path, protocol.Base+"/tasks/"), "/")
+		switch call {
+		case "extend":
+			out, err = h.extend(r, s, id)
+		case "logs":
+			out, err = h.logs(r, s, id)
+		case "result":
+			out, err = h.result(r, s, id)
+		case "release":
+			out, err = h.release(r, s, id)
+		default:
+			err = perr(http.StatusNotFound, protocol.CodeNotFound, failure.NotFound, "no such delegate call: %s", path)
+		}
+	default:
+		err = perr(http.StatusNotFound, protocol.CodeNotFound, failure.NotFound, "no such delegate call: %s", path)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var pe *protoError
+	if !errors.As(err, &pe) {
+		kind := failure.KindOf(err)
+		code, status := protocol.CodeInternal, http.StatusInternalServerError
+		switch {
+		case errors.Is(err, store.ErrNotFound) || kind == failure.NotFound:
+			code, status = protocol.CodeNotFound, http.StatusNotFound
+		case kind == failure.Invalid:
+			code, status = protocol.CodeInvalid, http.StatusBadRequest
+		case kind == failure.Unavailable, errors.Is(err, context.DeadlineExceeded):
+			code, status = protocol.CodeUnavailable, http.StatusServiceUnavailable
+		}
+		pe = &protoError{status: status, body: protocol.ErrorBody{Code: code, Kind: kind.String(), Message: err.Error()}}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(pe.status)
+	_ = json.NewEncoder(w).Encode(pe.body)
+}
+
+func decode(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "the request body is not the JSON this call takes: %v", err)
+	}
+	return nil
+}
+
+// dummyHash keeps the work of an unknown token id equal to a known one.
+var dummyHash = make([]byte, 32)
+
+// authenticate checks the token on every call (so a revoked token stops a
+// delegate at its next contact) and, past Register, the delegate id.
+func (h *Hub) authenticate(r *http.Request) (session, error) {
+	var s session
+	bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	id, tok, ok2 := ParseToken(strings.TrimSpace(bearer))
+	if !ok || !ok2 {
+		return s, perr(http.StatusUnauthorized, protocol.CodeUnauthenticated, failure.Unauthenticated, "send a delegate token (azd.<account>.<id>.<secret>) as a Bearer token")
+	}
+	t, err := h.st.GetDelegateToken(r.Context(), id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s, err
+	}
+	hash := t.Hash
+	if err != nil {
+		hash = dummyHash
+	}
+	if !tok.Matches(hash) || err != nil {
+		return s, perr(http.StatusUnauthorized, protocol.CodeUnauthenticated, failure.Unauthenticated, "the delegate token is not valid")
+	}
+	did := r.Header.Get(protocol.HeaderDelegate)
+	if t.Revoked() {
+		if did != "" {
+			if d, err := h.st.GetDelegate(r.Context(), did); err == nil && d.TokenID == t.ID {
+				_ = h.st.StopDelegate(r.Context(), did, h.now())
+			}
+		}
+		return s, perr(http.StatusForbidden, protocol.CodeTokenRevoked, failure.Forbidden,
+			"delegate token %q was revoked at %s", t.Name, t.RevokedAt.UTC().Format(time.RFC3339))
+	}
+	s.token = t
+	if r.URL.Path == protocol.PathRegister {
+		return s, nil
+	}
+	d, err := h.st.GetDelegate(r.Context(), did)
+	if err != nil || d.TokenID != t.ID {
+		return s, perr(http.StatusConflict, protocol.CodeUnknownDelegate, failure.Conflict, "delegate %q is not registered with this token; register again", did)
+	}
+	s.delegate = d
+	return s, nil
+}
+
+func (h *Hub) register(r *http.Request, s session) (any, error) {
+	var req protocol.RegisterRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	var fs failure.Fields
+	if req.Name == "" || len(req.Name) > 128 || !utf8.ValidString(req.Name) {
+		fs.Add("name", "a delegate name of 1 to 128 characters is required")
+	}
+	tags := NormalizeTags(req.Tags)
+	if len(tags) > maxTags {
+		fs.Add("tags", "at most %d tags, got %d", maxTags, len(tags))
+	}
+	for _, t := range tags {
+		if len(t) > 128 {
+			fs.Add("tags", "a tag is at most 128 characters")
+			break
+		}
+	}
+	if req.Concurrency < 0 || req.Concurrency > maxConcurrency {
+		fs.Add("concurrency", "must be between 1 and %d", maxConcurrency)
+	}
+	if err := fs.Err(); err != nil {
+		return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "%s", err.Error())
+	}
+	now := h.now()
+	d := store.Delegate{ID: req.DelegateID, Name: req.Name, Scope: s.token.Scope, TokenID: s.token.ID, Tags: tags,
+		Version: req.Version, Capabilities: capabilityMap(req.Capabilities), Concurrency: req.Concurrency, RegisteredAt: now, LastSeen: now}
+	if d.ID != "" {
+		prev, err := h.st.GetDelegate(r.Context(), d.ID)
+		if err != nil || prev.TokenID != s.token.ID {
+			d.ID = ""
+		} else {
+			d.RegisteredAt = prev.RegisteredAt
+		}
+	}
+	if d.ID == "" {
+		id, _, err := NewToken(s.token.Scope.Account)
+		if err != nil {
+			return nil, err
+		}
+		d.ID = "dlg_" + id
+	}
+	if err := h.st.UpsertDelegate(r.Context(), &d); err != nil {
+		return nil, err
+	}
+	h.log.Info("delegate registered", "delegate", d.ID, "name", d.Name, "scope", d.Scope.String(), "tags", d.Tags, "version", d.Version)
+	return protocol.RegisterResponse{DelegateID: d.ID, Scope: protocol.Scope{Account: d.Scope.Account, Org: d.Scope.Org, Project: d.Scope.Project},
+		HeartbeatMillis: protocol.Millis(h.opts.Heartbeat), LeaseMillis: protocol.Millis(h.opts.Lease),
+		PollTimeoutMillis: protocol.Millis(h.opts.PollTimeout), ServerVersion: h.opts.Version,
+		ConnectedWindowMillis: protocol.Millis(h.ConnectedWindow())}, nil
+}
+
+func capabilityMap(c protocol.Capabilities) map[string]string {
+	m := map[string]string{"kubernetes": fmt.Sprint(c.Kubernetes)}
+	if c.ManagedIdentity != "" {
+		m["managedIdentity"] = c.ManagedIdentity
+	}
+	if c.OS != "" {
+		m["os"] = c.OS + "/" + c.Arch
+	}
+	if len(c.Kinds) > 0 {
+		m["kinds"] = strings.Join(c.Kinds, ",")
+	}
+	return m
+}
+
+func (h *Hub) heartbeat(r *http.Request, s session) (any, error) {
+	var req protocol.HeartbeatRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if err := h.st.TouchDelegate(r.Context(), s.delegate.ID, h.now()); err != nil {
+		return nil, err
+	}
+	out := protocol.HeartbeatResponse{HeartbeatMillis: protocol.Millis(h.opts.Heartbeat)}
+	for _, id := range req.Running {
+		t, err := h.st.GetTask(r.Context(), id)
+		if err != nil || t.DelegateID != s.delegate.ID || t.Status != store.TaskRunning || t.CancelRequested {
+			out.Cancel = append(out.Cancel, id)
+		}
+	}
+	return out, nil
+}
+
+// poll claims tasks for the delegate, waiting up to the poll timeout for
+// one to be queued.
+func (h *Hub) poll(r *http.Request, s session) (any, error) {
+	var req protocol.PollRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Max <= 0 {
+		req.Max = 1
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.PollTimeout)
+	defer cancel()
+	_ = h.st.TouchDelegate(ctx, s.delegate.ID, h.now())
+	tick := time.NewTicker(h.opts.Recheck)
+	defer tick.Stop()
+	for {
+		wake := h.wakeCh()
+		got, err := h.claim(ctx, s.delegate, req.Max)
+		if err != nil && ctx.Err() == nil {
+			return nil, err
+		}
+		if len(got) > 0 {
+			out := protocol.PollResponse{Tasks: make([]protocol.Task, 0, len(got))}
+			for _, t := range got {
+				pt, err := h.offer(context.WithoutCancel(ctx), t)
+				if err != nil {
+					h.log.Warn("task failed before it reached its delegate", "task", t.ID, "delegate", s.delegate.Name, "err", err)
+					b, _ := json.Marshal(task.ErrorFrom(err))
+					_, _ = h.st.EndTask(context.WithoutCancel(ctx), t.ID, store.TaskFailed, b, h.now())
+					h.ended(t.ID)
+					continue
+				}
+				out.Tasks = append(out.Tasks, pt)
+			}
+			if len(out.Tasks) > 0 {
+				return out, nil
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return protocol.PollResponse{Tasks: []protocol.Task{}}, nil
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// offer builds the protocol task of a claim, with its secrets.
+func (h *Hub) offer(ctx context.Context, t store.Task) (protocol.Task, error) {
+	pt := protocol.Task{ID: t.ID, Kind: task.Kind(t.Kind), ConnectorVersion: t.ConnectorVersion, Params: t.Params,
+		TimeoutMillis: protocol.Millis(t.Deadline.Sub(h.now())), LeaseMillis: protocol.Millis(h.opts.Lease), Attempt: t.Attempts}
+	if len(t.ConnectorDoc) > 0 {
+		pt.Connector = t.ConnectorDoc
+		var c connector.Connector
+		if err := json.Unmarshal(t.ConnectorDoc, &c); err != nil {
+			return pt, fmt.Errorf("read the connector snapshot of task %s: %w", t.ID, err)
+		}
+		vals, err := h.secretsFor(ctx, t, &c)
+		if err != nil {
+			return pt, err
+		}
+		for _, v := range vals {
+			pt.Secrets = append(pt.Secrets, protocol.NewSecret(v.path, v.value.Reveal()))
+		}
+	}
+	return pt, nil
+}
+
+func (h *Hub) heldBy(ctx context.Context, s session, id string) (store.Task, error) {
+	t, err := h.st.GetTask(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return t, perr(http.StatusNotFound, protocol.CodeNotFound, failure.NotFound, "no task %s", id)
+	}
+	if err != nil {
+		return t, err
+	}
+	if t.DelegateID != s.delegate.ID || t.Status != store.TaskRunning {
+		return t, leaseLost(t, s)
+	}
+	return t, nil
+}
+
+func leaseLost(t store.Task, s session) error {
+	return perr(http.StatusConflict, protocol.CodeLeaseLost, failure.Conflict, "delegate %s no longer holds task %s (it is %s)", s.delegate.Name, t.ID, t.Status)
+}
+
+func (h *Hub) extend(r *http.Request, s session, id string) (any, error) {
+	until := h.now().Add(h.opts.Lease)
+	cancel, err := h.st.ExtendLease(r.Context(), id, s.delegate.ID, until)
+	if errors.Is(err, store.ErrConflict) {
+		t, _ := h.st.GetTask(r.Context(), id)
+		return nil, leaseLost(t, s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return protocol.ExtendResponse{LeaseExpiresAt: until, Cancel: cancel}, nil
+}
+
+func (h *Hub) logs(r *http.Request, s session, id string) (any, error) {
+	var req protocol.LogsRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Lines) > maxLogLines {
+		return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "at most %d lines per call", maxLogLines)
+	}
+	if _, err := h.heldBy(r.Context(), s, id); err != nil {
+		return nil, err
+	}
+	lines := make([]store.TaskLog, 0, len(req.Lines))
+	for _, l := range req.Lines {
+		if len(l.Line) > maxLogLine {
+			l.Line = l.Line[:maxLogLine]
+		}
+		lines = append(lines, store.TaskLog{Seq: l.Seq, At: l.At, Line: strings.ToValidUTF8(l.Line, "?")})
+	}
+	if err := h.st.AppendTaskLogs(r.Context(), id, lines); err != nil {
+		return nil, err
+	}
+	return protocol.Ack{OK: true}, nil
+}
+
+func (h *Hub) result(r *http.Request, s session, id string) (any, error) {
+	var req protocol.ResultRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	res := req.Result
+	if !res.Status.Terminal() {
+		return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "a result's status is SUCCEEDED, FAILED or CANCELLED, got %q", res.Status)
+	}
+	t := store.Task{Status: string(res.Status), Output: res.Output, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt}
+	if t.FinishedAt.IsZero() {
+		t.FinishedAt = h.now()
+	}
+	if res.Error != nil {
+		t.Error, _ = json.Marshal(res.Error)
+	}
+	err := h.st.FinishTask(r.Context(), id, s.delegate.ID, t)
+	if errors.Is(err, store.ErrConflict) {
+		cur, _ := h.st.GetTask(r.Context(), id)
+		return nil, leaseLost(cur, s)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h.ended(id)
+	return protocol.Ack{OK: true}, nil
+}
+
+func (h *Hub) release(r *http.Request, s session, id string) (any, error) {
+	var req protocol.ReleaseRequest
+	if err := decode(r, &req); err != nil {
+		return nil, err
+	}
+	note := fmt.Sprintf("delegate %s handed it back: %s", s.delegate.Name, req.Reason)
+	if err := h.st.ReleaseTask(r.Context(), id, s.delegate.ID, note); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			t, _ := h.st.GetTask(r.Context(), id)
+			return nil, leaseLost(t, s)
+		}
+		return nil, err
+	}
+	h.mu.Lock()
+	delete(h.running, id)
+	h.mu.Unlock()
+	h.notify()
+	return protocol.Ack{OK: true}, nil
+}
+

@@ -1,0 +1,61 @@
+package delegate
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/azimuthcd/azimuth/internal/protocol"
+)
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Token is a whole delegate token, azd.<account>.<tokenId>.<secret>. It
+// redacts itself everywhere except Reveal.
+type Token struct{ s string }
+
+// NewToken returns a fresh token for account: its id and the token, which
+// is shown once and never stored (256 bits of secret).
+func NewToken(account string) (string, Token, error) {
+	var idb [10]byte
+	var sec [32]byte
+	if _, err := rand.Read(idb[:]); err != nil {
+		return "", Token{}, fmt.Errorf("generate delegate token id: %w", err)
+	}
+	if _, err := rand.Read(sec[:]); err != nil {
+		return "", Token{}, fmt.Errorf("generate delegate token: %w", err)
+	}
+	id := strings.ToLower(b32.EncodeToString(idb[:]))
+	return id, Token{s: protocol.TokenPrefix + "." + account + "." + id + "." + strings.ToLower(b32.EncodeToString(sec[:]))}, nil
+}
+
+// ParseToken splits a presented token; ok is false when it cannot be one.
+func ParseToken(s string) (id string, t Token, ok bool) {
+	parts := strings.Split(s, ".")
+	if len(s) > 512 || len(parts) != 4 || parts[0] != protocol.TokenPrefix || parts[2] == "" || parts[3] == "" {
+		return "", Token{}, false
+	}
+	return parts[2], Token{s: s}, true
+}
+
+// Reveal returns the token text.
+func (t Token) Reveal() string { return t.s }
+
+// Hash is what the store keeps: SHA-256 (the token carries 256 random
+// bits, so no password KDF is needed).
+func (t Token) Hash() []byte {
+	h := sha256.Sum256([]byte(t.s))
+	return h[:]
+}
+
+// Matches compares t with a stored hash in constant time.
+func (t Token) Matches(hash []byte) bool { return subtle.ConstantTimeCompare(t.Hash(), hash) == 1 }
+
+func (Token) String() string               { return "[REDACTED]" }
+func (Token) GoString() string             { return "delegate.Token([REDACTED])" }
+func (Token) MarshalJSON() ([]byte, error) { return []byte(`"[REDACTED]"`), nil }
+func (Token) LogValue() slog.Value         { return slog.StringValue("[REDACTED]") }
