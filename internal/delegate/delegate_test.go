@@ -1,0 +1,261 @@
+package delegate_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/azimuthcd/azimuth/internal/access"
+	"github.com/azimuthcd/azimuth/internal/connector"
+	"github.com/azimuthcd/azimuth/internal/delegate"
+	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/ops"
+	"github.com/azimuthcd/azimuth/internal/protocol"
+	"github.com/azimuthcd/azimuth/internal/scope"
+	"github.com/azimuthcd/azimuth/internal/secret"
+	"github.com/azimuthcd/azimuth/internal/service"
+	"github.com/azimuthcd/azimuth/internal/store"
+	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
+	"github.com/azimuthcd/azimuth/internal/task"
+)
+
+const planted = "planted-delegate-secret-7f3a9c"
+
+// resolver is a function-field fake of the secrets service.
+type resolver struct{ value string }
+
+func (r resolver) Resolve(ctx context.Context, p access.Principal, owner scope.Scope, uses []connector.SecretUse) ([]service.Resolved, error) {
+	out := make([]service.Resolved, 0, len(uses))
+	for _, u := range uses {
+		out = append(out, service.Resolved{Use: u, Value: secret.NewValue([]byte(r.value))})
+	}
+	return out, nil
+}
+
+type fixture struct {
+	st  *sqlstore.Store
+	hub *delegate.Hub
+	srv *httptest.Server
+	acc scope.Scope
+	ended chan struct{} // of the last agent started
+}
+
+func newFixture(t *testing.T, o delegate.HubOptions) *fixture {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: filepath.Join(t.TempDir(), "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	acc := scope.Scope{Account: "acme"}
+	if err := st.CreateAccount(context.Background(), store.Account{Identifier: "acme", Name: "acme", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	o.Store, o.Secrets = st, resolver{planted}
+	if o.Lease == 0 {
+		o.Lease = 3 * time.Second
+	}
+	if o.Heartbeat == 0 {
+		o.Heartbeat = time.Second
+	}
+	if o.PollTimeout == 0 {
+		o.PollTimeout = 2 * time.Second
+	}
+	hub := delegate.NewHub(o)
+	mux := http.NewServeMux()
+	mux.HandleFunc(protocol.Base+"/", hub.ServeProtocol)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _ = hub.RunExpiry(ctx, 200*time.Millisecond) }()
+	return &fixture{st: st, hub: hub, srv: srv, acc: acc}
+}
+
+func (f *fixture) token(t *testing.T, sc scope.Scope, name string) string {
+	t.Helper()
+	_, tok, err := f.hub.CreateToken(context.Background(), access.System("test"), sc, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Reveal()
+}
+
+// agent starts an agent and returns a stop function that waits for it.
+func (f *fixture) agent(t *testing.T, token, name string, tags ...string) (*delegate.Agent, func() error) {
+	t.Helper()
+	a, err := delegate.NewAgent(delegate.AgentOptions{Server: f.srv.URL, Token: token, Name: name, Tags: tags, Concurrency: 4,
+		Env: ops.NewEnv(nil, nil, name), StopGrace: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	var rerr error
+	go func() { rerr = a.Run(ctx); close(ended) }()
+	var once sync.Once
+	stop := func() error {
+		once.Do(func() { cancel(); <-ended })
+		return rerr
+	}
+	f.ended = ended
+	t.Cleanup(func() { _ = stop() })
+	waitFor(t, func() bool { return a.ID() != "" })
+	return a, stop
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 20 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func echoSpec(sc scope.Scope, sels []string, params string) task.Spec {
+	c := &connector.Connector{Name: "c", Identifier: "conn", Type: connector.TypeAzure, Spec: &connector.AzureSpec{
+		DelegateSelectors: sels,
+		Credential: &connector.Credential{Type: connector.CredentialManual, Manual: &connector.ManualSpec{
+			ApplicationID: "app", TenantID: "tenant", Auth: &connector.ManualAuth{Type: connector.AuthSecret, SecretRef: "account.sp"}}}}}
+	return task.Spec{Kind: ops.KindDiagEcho, Scope: sc, Connector: c, Params: json.RawMessage(params), Timeout: 20 * time.Second}
+}
+
+func TestSelectorsAndMasking(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	f.agent(t, tok, "plain")
+	f.agent(t, tok, "tagged", "X", "vm")
+	for range 5 {
+		res, err := f.hub.Dispatch(context.Background(), echoSpec(f.acc, []string{"x"}, `{"message":"hi","lines":3,"echoSecrets":true}`), "tsk_"+time.Now().Format("150405.000000000"), 20*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != task.Succeeded || res.DelegateName != "tagged" {
+			t.Fatalf("result %+v %v", res, res.Error)
+		}
+		tk, logs, err := f.hub.GetTask(context.Background(), access.System("t"), res.TaskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(tk)
+		all := string(b) + string(res.Output)
+		for _, l := range logs {
+			all += l.Line + "\n"
+		}
+		if strings.Contains(all, planted) || strings.Contains(all, "cGxhbnRlZC1kZWxlZ2F0ZS1zZWNyZXQtN2YzYTlj") {
+			t.Fatalf("planted secret leaked: %s", all)
+		}
+		if len(logs) < 6 || !strings.Contains(all, "**************") {
+			t.Fatalf("logs not shipped or not masked: %v", logs)
+		}
+	}
+}
+
+func TestNoEligibleDelegate(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	f.agent(t, tok, "plain", "a")
+	start := time.Now()
+	_, err := f.hub.Dispatch(context.Background(), echoSpec(f.acc, []string{"gpu", "x"}, `{}`), "tsk_none", 20*time.Second)
+	fe, ok := failure.As(err)
+	if !ok || fe.Code != "NoDelegate" || !strings.Contains(err.Error(), "[gpu, x]") || !strings.Contains(err.Error(), "plain") {
+		t.Fatalf("err = %v", err)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+func TestRevokedToken(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	_, stop := f.agent(t, tok, "one")
+	id, _, _ := delegate.ParseToken(tok)
+	if _, err := f.hub.RevokeToken(context.Background(), access.System("t"), id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-f.ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the agent did not stop after its token was revoked")
+	}
+	err := stop()
+	if !errors.Is(err, delegate.ErrStopped) || !strings.Contains(err.Error(), protocol.CodeTokenRevoked) {
+		t.Fatalf("agent ended with %v", err)
+	}
+	a, _ := delegate.NewAgent(delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "two", Env: ops.NewEnv(nil, nil, "")})
+	if err := a.Run(context.Background()); !errors.Is(err, delegate.ErrStopped) {
+		t.Fatalf("new agent with a revoked token: %v", err)
+	}
+}
+
+// TestAbruptStop: a delegate that vanishes mid-task (no goodbye, no
+// result) loses its lease; the task completes on another delegate.
+func TestAbruptStop(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{Lease: time.Second})
+	tok := f.token(t, f.acc, "main")
+	// A fake delegate that claims and then dies: it registers and polls by
+	// hand and never extends.
+	reg := rawCall(t, f.srv.URL, tok, "", protocol.PathRegister, protocol.RegisterRequest{Name: "doomed", Concurrency: 1})
+	var rr protocol.RegisterResponse
+	_ = json.Unmarshal(reg, &rr)
+	spec := echoSpec(f.acc, nil, `{"message":"survives"}`)
+	spec.Kind = ops.KindDiagSleep
+	spec.Params = json.RawMessage(`{"millis":10,"message":"survives"}`)
+	resc := make(chan *task.Result, 1)
+	go func() {
+		res, err := f.hub.Dispatch(context.Background(), spec, "tsk_abrupt", 30*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		resc <- res
+	}()
+	var pr protocol.PollResponse
+	waitFor(t, func() bool {
+		_ = json.Unmarshal(rawCall(t, f.srv.URL, tok, rr.DelegateID, protocol.PathPoll, protocol.PollRequest{Max: 1}), &pr)
+		return len(pr.Tasks) == 1
+	})
+	if len(pr.Tasks[0].Secrets) != 1 || string(pr.Tasks[0].Secrets[0].Value()) != planted {
+		t.Fatalf("the claiming delegate did not get the secret: %v", pr.Tasks[0].Secrets)
+	}
+	f.agent(t, tok, "survivor")
+	res := <-resc
+	if res.Status != task.Succeeded || res.DelegateName != "survivor" {
+		t.Fatalf("result %+v %v", res, res.Error)
+	}
+	tk, _, _ := f.hub.GetTask(context.Background(), access.System("t"), "tsk_abrupt")
+	if tk.Attempts != 2 || !strings.Contains(tk.Note, "doomed") {
+		t.Fatalf("task %+v", tk)
+	}
+}
+
+func rawCall(t *testing.T, base, tok, id, path string, in any) []byte {
+	t.Helper()
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(string(b)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if id != "" {
+		req.Header.Set(protocol.HeaderDelegate, id)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out json.RawMessage
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s", path, resp.StatusCode, out)
+	}
+	return out
+}
