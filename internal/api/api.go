@@ -71,6 +71,8 @@ type API struct {
 	version string
 	tasks   Tasks
 	extra   []Route
+	// delegates is the delegate hub (routes_engine.go, SetDelegates).
+	delegates DelegateAdmin
 }
 
 // New builds the API.

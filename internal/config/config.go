@@ -48,6 +48,10 @@ type Server struct {
 	CloudConfig string
 	// Dev generates a master key when none exists. Only `azimuth dev` sets it.
 	Dev bool
+	// DelegateLease and DelegateHeartbeat tune the delegate hub (zero: its
+	// defaults, 30 s and 10 s).
+	DelegateLease     time.Duration
+	DelegateHeartbeat time.Duration
 }
 
 // Defaults.
@@ -68,6 +72,8 @@ func AddFlags(fs *pflag.FlagSet, c *Server) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json (env "+EnvLogFormat+")")
 	fs.StringVar(&c.CloudConfig, "cloud-config", "", "cloud override file (endpoints and CA bundle), e.g. written by `azimuth azuresim`; default: Azure itself (env "+EnvCloudConfig+")")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on SIGTERM")
+	fs.DurationVar(&c.DelegateLease, "delegate-lease", 0, "how long a delegate's claim on a task holds without renewal (default 30s)")
+	fs.DurationVar(&c.DelegateHeartbeat, "delegate-heartbeat", 0, "the interval delegates heartbeat at (default 10s)")
 }
 
 // Resolve fills what the flags left unset from the environment (getenv),

@@ -23,6 +23,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/azure"
 	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/config"
+	"github.com/azimuthcd/azimuth/internal/delegate"
 	"github.com/azimuthcd/azimuth/internal/engine"
 	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/secret"
@@ -56,6 +57,9 @@ type Server struct {
 	// identities); Engine runs tasks.
 	Azure  *azure.Factory
 	Engine *engine.Engine
+	// Hub is the delegate hub: the engine's dispatcher and the delegate
+	// protocol's server.
+	Hub *delegate.Hub
 
 	// AdminKey is the first admin key when this start created the account
 	// (the zero Token otherwise); AdminKeyID is its id.
@@ -136,6 +140,11 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 	s.Engine = engine.New(engine.Deps{Secrets: s.Services.Secrets, Env: ops.NewEnv(log, s.Azure, ""), Logger: log})
 	s.api = api.New(api.Deps{Services: s.Services, Health: s.Store, Logger: log, Version: Version, Tasks: s.Engine})
 	s.AddJob(Job{Name: "keyring-reload", Run: s.reloadKeyring})
+	s.Hub = delegate.NewHub(delegate.HubOptions{Store: s.Store, Secrets: s.Services.Secrets, Logger: log, Version: Version,
+		Lease: cfg.DelegateLease, Heartbeat: cfg.DelegateHeartbeat})
+	s.Engine.SetDispatcher(s.Hub)
+	s.api.SetDelegates(s.Hub)
+	s.AddJob(Job{Name: "task-leases", Run: func(ctx context.Context) error { return s.Hub.RunExpiry(ctx, time.Second) }})
 	return s, nil
 }
 

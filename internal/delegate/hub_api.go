@@ -1,0 +1,59 @@
+package delegate
+
+import (
+	"context"
+
+	"github.com/azimuthcd/azimuth/internal/access"
+	"github.com/azimuthcd/azimuth/internal/scope"
+	"github.com/azimuthcd/azimuth/internal/store"
+)
+
+// The hub as the API uses it (api.DelegateAdmin).
+
+// CreateDelegateToken creates a token and returns it revealed, once.
+func (h *Hub) CreateDelegateToken(ctx context.Context, p access.Principal, sc scope.Scope, name string) (store.DelegateToken, string, error) {
+	t, tok, err := h.CreateToken(ctx, p, sc, name)
+	return t, tok.Reveal(), err
+}
+
+// ListDelegateTokens is ListTokens.
+func (h *Hub) ListDelegateTokens(ctx context.Context, p access.Principal, sc scope.Scope, sub bool) ([]store.DelegateToken, error) {
+	return h.ListTokens(ctx, p, sc, sub)
+}
+
+// RevokeDelegateToken is RevokeToken.
+func (h *Hub) RevokeDelegateToken(ctx context.Context, p access.Principal, id string) (store.DelegateToken, error) {
+	return h.RevokeToken(ctx, p, id)
+}
+
+// ListDelegatesAt is ListDelegates, split into records and connected flags.
+func (h *Hub) ListDelegatesAt(ctx context.Context, p access.Principal, sc scope.Scope) ([]store.Delegate, []bool, error) {
+	l, err := h.ListDelegates(ctx, p, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, conn := make([]store.Delegate, len(l)), make([]bool, len(l))
+	for i, d := range l {
+		ds[i], conn[i] = d.Delegate, d.Connected
+	}
+	return ds, conn, nil
+}
+
+// ListTasksAt is ListTasks.
+func (h *Hub) ListTasksAt(ctx context.Context, p access.Principal, sc scope.Scope, status, kind, delegateID string, pg store.Page) ([]store.Task, int, error) {
+	return h.ListTasks(ctx, p, sc, TaskQuery{Status: status, Kind: kind, DelegateID: delegateID, Page: pg})
+}
+
+// GetTaskWithLogs is GetTask.
+func (h *Hub) GetTaskWithLogs(ctx context.Context, p access.Principal, id string) (store.Task, []store.TaskLog, error) {
+	return h.GetTask(ctx, p, id)
+}
+
+// ProtocolCalls lists the protocol's paths and summaries.
+func (h *Hub) ProtocolCalls() [][2]string {
+	var out [][2]string
+	for _, r := range ProtocolRoutes() {
+		out = append(out, [2]string{r.Path, r.Summary})
+	}
+	return out
+}
