@@ -37,8 +37,12 @@ func (a *API) SetDelegates(d DelegateAdmin) { a.delegates = d }
 // protocolBodyLimit admits a full batch of log lines.
 const protocolBodyLimit = 4 << 20
 
-// engineRoutes are tasks, delegate tokens and the delegate protocol.
+// engineRoutes are tasks, delegate tokens and the delegate protocol:
+// served when the delegate hub is installed (SetDelegates).
 func (a *API) engineRoutes() []Route {
+	if a.delegates == nil {
+		return nil
+	}
 	h := func(method, path, summary string, fn Handler) Route {
 		return Route{Method: method, Path: path, Summary: summary, handle: fn}
 	}
@@ -50,11 +54,7 @@ func (a *API) engineRoutes() []Route {
 		h(http.MethodGet, "/ng/api/azimuth/tasks", "List tasks (type, connector, delegate, status, timings, error)", a.listTasks),
 		h(http.MethodGet, "/ng/api/azimuth/tasks/{id}", "Get a task and its masked log", a.getTask),
 	}
-	calls := [][2]string{}
-	if a.delegates != nil {
-		calls = a.delegates.ProtocolCalls()
-	}
-	for _, c := range calls {
+	for _, c := range a.delegates.ProtocolCalls() {
 		out = append(out, Route{Method: http.MethodPost, Path: c[0], Summary: c[1], Public: true, MaxBody: protocolBodyLimit, raw: a.serveProtocol})
 	}
 	return out

@@ -40,10 +40,10 @@ func (r resolver) Resolve(ctx context.Context, p access.Principal, owner scope.S
 }
 
 type fixture struct {
-	st  *sqlstore.Store
-	hub *delegate.Hub
-	srv *httptest.Server
-	acc scope.Scope
+	st    *sqlstore.Store
+	hub   *delegate.Hub
+	srv   *httptest.Server
+	acc   scope.Scope
 	ended chan struct{} // of the last agent started
 }
 

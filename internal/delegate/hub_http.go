@@ -13,7 +13,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/connector"
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/protocol"
-		"github.com/azimuthcd/azimuth/internal/secret"
+	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/store"
 	"github.com/azimuthcd/azimuth/internal/task"
 )
@@ -446,4 +446,3 @@ func (h *Hub) release(r *http.Request, s session, id string) (any, error) {
 	h.notify()
 	return protocol.Ack{OK: true}, nil
 }
-
