@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +14,15 @@ import (
 const taskCols = `id, kind, account, org, project, owner_org, owner_project, connector, connector_doc, connector_version,
  params, selectors, status, delegate_id, delegate_name, lease_expires, attempts, max_attempts, cancel_requested,
  output, error, note, requester, created_at, claimed_at, started_at, finished_at, deadline`
+
+// qualifiedTaskCols are taskCols prefixed with the table name.
+var qualifiedTaskCols = func() string {
+	var out []string
+	for _, c := range strings.Split(taskCols, ",") {
+		out = append(out, "tasks."+strings.TrimSpace(c))
+	}
+	return strings.Join(out, ", ")
+}()
 
 func scanTask(r scanner) (store.Task, error) {
 	var t store.Task
@@ -150,43 +160,63 @@ func (s *Store) scanTasks(rows rowsLike) ([]store.Task, error) {
 	return out, nil
 }
 
-// ClaimTasks implements store.Tasks. Each claim is one statement: the
-// oldest eligible queued row is picked and moved to RUNNING atomically. On
-// PostgreSQL the pick is FOR UPDATE SKIP LOCKED, so concurrent claimers
-// (replicas, delegates) never wait on or take the same row; on SQLite the
-// single writer serialises claims.
+// ClaimTasks implements store.Tasks. One statement picks the oldest
+// eligible queued rows and moves them to RUNNING atomically. On PostgreSQL
+// the pick is FOR UPDATE SKIP LOCKED, so concurrent claimers (replicas,
+// delegates) never wait on or take the same row; on SQLite the single
+// writer serialises claims, and a read on the reader pool first spares the
+// writer the claims that would find nothing.
 func (s *Store) ClaimTasks(ctx context.Context, c store.Claim) ([]store.Task, error) {
 	if c.Max <= 0 {
 		c.Max = 1
 	}
-	var out []store.Task
-	for len(out) < c.Max {
-		var w where
-		lease, now := w.arg(ms(c.Now.Add(c.Lease))), w.arg(ms(c.Now))
-		set := `status = 'RUNNING', delegate_id = ` + w.arg(c.DelegateID) + `, delegate_name = ` + w.arg(c.DelegateName) +
-			`, lease_expires = ` + lease + `, attempts = attempts + 1, claimed_at = ` + now + `, started_at = ` + now
-		w.add("status = 'QUEUED'")
-		w.add("deadline > " + now)
-		w.scopes([]store.ScopeMatch{{Scope: c.Scope, Subtree: true}})
-		tags := w.arg(encodeList(c.Tags))
-		lock := ""
-		if s.dialect == Postgres {
-			w.add("selectors::jsonb <@ " + tags + "::jsonb")
-			lock = " FOR UPDATE SKIP LOCKED"
-		} else {
-			w.add("NOT EXISTS (SELECT 1 FROM json_each(tasks.selectors) sel WHERE sel.value NOT IN (SELECT value FROM json_each(" + tags + ")))")
-		}
-		q := `UPDATE tasks SET ` + set + ` WHERE status = 'QUEUED' AND id = (SELECT id FROM tasks` + w.sql() +
-			` ORDER BY created_at, id LIMIT 1` + lock + `) RETURNING ` + taskCols
-		t, err := scanTask(s.wq(ctx).QueryRowContext(ctx, q, w.args...))
-		if err != nil {
+	var w where
+	lease, now := w.arg(ms(c.Now.Add(c.Lease))), w.arg(ms(c.Now))
+	set := `status = 'RUNNING', delegate_id = ` + w.arg(c.DelegateID) + `, delegate_name = ` + w.arg(c.DelegateName) +
+		`, lease_expires = ` + lease + `, attempts = attempts + 1, claimed_at = ` + now + `, started_at = ` + now
+	w.add("status = 'QUEUED'")
+	w.add("deadline > " + now)
+	w.scopes([]store.ScopeMatch{{Scope: c.Scope, Subtree: true}})
+	tags := w.arg(encodeList(c.Tags))
+	lock := ""
+	if s.dialect == Postgres {
+		w.add("selectors::jsonb <@ " + tags + "::jsonb")
+		lock = " FOR UPDATE SKIP LOCKED"
+	} else {
+		w.add("NOT EXISTS (SELECT 1 FROM json_each(tasks.selectors) sel WHERE sel.value NOT IN (SELECT value FROM json_each(" + tags + ")))")
+		if !inTx(ctx) {
+			// The same condition, read-only.
+			var one int
+			err := s.r.QueryRowContext(ctx, `SELECT 1 FROM tasks`+w.sql()+` LIMIT 1`, w.args...).Scan(&one)
 			if errors.Is(s.translate(err), store.ErrNotFound) {
-				break
+				return nil, nil
 			}
-			return out, fmt.Errorf("claim a task for delegate %s: %w", c.DelegateID, s.translate(err))
+			if err != nil {
+				return nil, fmt.Errorf("look for tasks for delegate %s: %w", c.DelegateID, s.translate(err))
+			}
 		}
-		out = append(out, t)
 	}
+	pick := `SELECT id FROM tasks` + w.sql() + ` ORDER BY created_at, id LIMIT ` + w.arg(c.Max) + lock
+	q := `UPDATE tasks SET ` + set + ` WHERE status = 'QUEUED' AND id IN (` + pick + `) RETURNING ` + taskCols
+	if s.dialect == Postgres {
+		// A locking CTE runs once; an IN subquery may be re-run by the
+		// planner and pick more than the limit.
+		q = `WITH picked AS (` + pick + `) UPDATE tasks SET ` + set + ` FROM picked WHERE tasks.id = picked.id AND tasks.status = 'QUEUED' RETURNING ` + qualifiedTaskCols
+	}
+	rows, err := s.wq(ctx).QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim tasks for delegate %s: %w", c.DelegateID, s.translate(err))
+	}
+	out, err := s.scanTasks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim tasks for delegate %s: %w", c.DelegateID, err)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 
