@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -91,8 +92,13 @@ func (f *fixture) token(t *testing.T, sc scope.Scope, name string) string {
 // agent starts an agent and returns a stop function that waits for it.
 func (f *fixture) agent(t *testing.T, token, name string, tags ...string) (*delegate.Agent, func() error) {
 	t.Helper()
-	a, err := delegate.NewAgent(delegate.AgentOptions{Server: f.srv.URL, Token: token, Name: name, Tags: tags, Concurrency: 4,
+	return f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: token, Name: name, Tags: tags, Concurrency: 4,
 		Env: ops.NewEnv(nil, nil, name), StopGrace: 2 * time.Second})
+}
+
+func (f *fixture) agentWith(t *testing.T, o delegate.AgentOptions) (*delegate.Agent, func() error) {
+	t.Helper()
+	a, err := delegate.NewAgent(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,4 +264,121 @@ func rawCall(t *testing.T, base, tok, id, path string, in any) []byte {
 		t.Fatalf("%s: %d %s", path, resp.StatusCode, out)
 	}
 	return out
+}
+
+func sleepSpec(sc scope.Scope, millis int) task.Spec {
+	s := echoSpec(sc, nil, fmt.Sprintf(`{"millis":%d}`, millis))
+	s.Kind = ops.KindDiagSleep
+	return s
+}
+
+// TestStrandedTask: the only delegate vanishes mid-task; the task fails
+// once its lease runs out, with an error naming the delegate, instead of
+// waiting for its deadline.
+func TestStrandedTask(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{Lease: time.Second})
+	tok := f.token(t, f.acc, "main")
+	var rr protocol.RegisterResponse
+	_ = json.Unmarshal(rawCall(t, f.srv.URL, tok, "", protocol.PathRegister, protocol.RegisterRequest{Name: "doomed", Concurrency: 1}), &rr)
+	errc := make(chan *task.Result, 1)
+	start := time.Now()
+	go func() {
+		res, err := f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 10), "tsk_stranded", time.Minute)
+		if err != nil {
+			t.Error(err)
+		}
+		errc <- res
+	}()
+	waitFor(t, func() bool {
+		var pr protocol.PollResponse
+		_ = json.Unmarshal(rawCall(t, f.srv.URL, tok, rr.DelegateID, protocol.PathPoll, protocol.PollRequest{Max: 1}), &pr)
+		return len(pr.Tasks) == 1
+	})
+	res := <-errc
+	if res == nil || res.Status != task.Failed || res.Error == nil || res.Error.Reason != "DelegateLost" || !strings.Contains(res.Error.Message, "doomed") {
+		t.Fatalf("result %+v", res)
+	}
+	t.Logf("failed after %s: %s", time.Since(start), res.Error.Message)
+	if time.Since(start) > 20*time.Second {
+		t.Fatalf("took %s", time.Since(start))
+	}
+}
+
+// TestStopHandsBack: a stopping delegate whose task outlasts the grace
+// hands it back; another delegate runs it.
+func TestStopHandsBack(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	_, stop := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "leaving", Concurrency: 2,
+		Env: ops.NewEnv(nil, nil, "leaving"), StopGrace: 200 * time.Millisecond})
+	resc := make(chan *task.Result, 1)
+	go func() {
+		res, err := f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 1500), "tsk_handback", time.Minute)
+		if err != nil {
+			t.Error(err)
+		}
+		resc <- res
+	}()
+	waitFor(t, func() bool {
+		tk, err := f.st.GetTask(context.Background(), "tsk_handback")
+		return err == nil && tk.Status == store.TaskRunning
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := f.st.GetTask(context.Background(), "tsk_handback")
+	if tk.Status != store.TaskQueued || !strings.Contains(tk.Note, "handed it back") {
+		t.Fatalf("after the stop: %+v", tk)
+	}
+	f.agent(t, tok, "staying")
+	res := <-resc
+	if res.Status != task.Succeeded || res.DelegateName != "staying" {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestStopFinishes: a stopping delegate finishes a task that ends within
+// the grace.
+func TestStopFinishes(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	_, stop := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "leaving", Concurrency: 2,
+		Env: ops.NewEnv(nil, nil, "leaving"), StopGrace: 10 * time.Second})
+	resc := make(chan *task.Result, 1)
+	go func() {
+		res, _ := f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 500), "tsk_finish", time.Minute)
+		resc <- res
+	}()
+	waitFor(t, func() bool {
+		tk, err := f.st.GetTask(context.Background(), "tsk_finish")
+		return err == nil && tk.Status == store.TaskRunning
+	})
+	_ = stop()
+	res := <-resc
+	if res == nil || res.Status != task.Succeeded || res.DelegateName != "leaving" {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestCancel: the caller going away cancels the task on its delegate.
+func TestCancel(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{Lease: 900 * time.Millisecond})
+	tok := f.token(t, f.acc, "main")
+	f.agent(t, tok, "worker")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFor(t, func() bool {
+			tk, err := f.st.GetTask(context.Background(), "tsk_cancel")
+			return err == nil && tk.Status == store.TaskRunning
+		})
+		cancel()
+	}()
+	_, err := f.hub.Dispatch(ctx, sleepSpec(f.acc, 30000), "tsk_cancel", time.Minute)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	waitFor(t, func() bool {
+		tk, _ := f.st.GetTask(context.Background(), "tsk_cancel")
+		return tk.Status == store.TaskCancelled
+	})
 }

@@ -363,12 +363,51 @@ func (h *Hub) ExpireLeases(ctx context.Context) error {
 	}
 	for _, t := range ex.Requeued {
 		h.log.Warn("lease ran out; task queued again", "task", t.ID, "kind", t.Kind, "delegate", t.DelegateName, "attempt", t.Attempts)
+		if err := h.failIfStranded(ctx, t); err != nil {
+			h.log.Warn("check a requeued task", "task", t.ID, "err", err)
+		}
 	}
 	if len(ex.Requeued) > 0 {
 		h.notify()
 	}
 	for _, t := range ex.Failed {
 		h.log.Warn("task failed without a result", "task", t.ID, "kind", t.Kind, "delegate", t.DelegateName)
+		h.ended(t.ID)
+	}
+	return nil
+}
+
+// failIfStranded fails a task that went back to the queue when no other
+// connected delegate may run it, rather than letting it wait for its
+// deadline.
+func (h *Hub) failIfStranded(ctx context.Context, t store.Task) error {
+	var ms []store.ScopeMatch
+	for _, a := range t.Scope.Ancestors() {
+		ms = append(ms, store.ScopeMatch{Scope: a})
+	}
+	ds, _, err := h.st.ListDelegates(ctx, store.ListFilter{Scopes: ms, Page: store.Page{Size: 200}})
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.ID != t.DelegateID && h.Connected(d) && Eligible(d, t.Scope, t.Selectors) {
+			return nil
+		}
+	}
+	sels := ""
+	if len(t.Selectors) > 0 {
+		sels = " with tags [" + strings.Join(t.Selectors, ", ") + "]"
+	}
+	fe := failure.New(failure.Unavailable, "delegate %s stopped renewing the lease of task %s (%s) and no other connected delegate%s at %s can run it",
+		t.DelegateName, t.ID, t.Kind, sels, t.Scope.Describe()).
+		WithCode("DelegateLost").
+		WithHint("Check that delegate %s is running and can reach the server, or start another one; then run the task again.", t.DelegateName)
+	b, _ := json.Marshal(task.ErrorFrom(fe))
+	ok, err := h.st.FailQueued(ctx, t.ID, b, h.now())
+	if err != nil {
+		return err
+	}
+	if ok {
 		h.ended(t.ID)
 	}
 	return nil

@@ -161,6 +161,9 @@ type Tasks interface {
 	// EndTask ends a task that is not terminal yet from the server's side
 	// (timeout, cancellation, no delegate): status, error JSON and time.
 	EndTask(ctx context.Context, id, status string, errJSON []byte, at time.Time) (bool, error)
+	// FailQueued fails a task only while it is queued (no delegate holds
+	// it); false when it is not.
+	FailQueued(ctx context.Context, id string, errJSON []byte, at time.Time) (bool, error)
 	// RequestCancel cancels a queued task at once and asks the delegate
 	// holding a running one to stop.
 	RequestCancel(ctx context.Context, id string, at time.Time) error

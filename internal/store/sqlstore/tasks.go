@@ -284,6 +284,17 @@ WHERE id = $4 AND status IN ('QUEUED', 'RUNNING')`, status, string(errJSON), ms(
 	return n == 1, nil
 }
 
+// FailQueued implements store.Tasks.
+func (s *Store) FailQueued(ctx context.Context, id string, errJSON []byte, at time.Time) (bool, error) {
+	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = 'FAILED', error = $1, finished_at = $2 WHERE id = $3 AND status = 'QUEUED'`,
+		string(errJSON), ms(at), id)
+	if err != nil {
+		return false, fmt.Errorf("fail task %s: %w", id, s.translate(err))
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // RequestCancel implements store.Tasks.
 func (s *Store) RequestCancel(ctx context.Context, id string, at time.Time) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
