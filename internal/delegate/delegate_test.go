@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,7 @@ type fixture struct {
 	srv   *httptest.Server
 	acc   scope.Scope
 	ended chan struct{} // of the last agent started
+	down  atomic.Bool   // the server answers 502 to everything
 }
 
 func newFixture(t *testing.T, o delegate.HubOptions) *fixture {
@@ -72,12 +74,20 @@ func newFixture(t *testing.T, o delegate.HubOptions) *fixture {
 	hub := delegate.NewHub(o)
 	mux := http.NewServeMux()
 	mux.HandleFunc(protocol.Base+"/", hub.ServeProtocol)
-	srv := httptest.NewServer(mux)
+	f := &fixture{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f.down.Load() {
+			http.Error(w, "away", http.StatusBadGateway)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = hub.RunExpiry(ctx, 200*time.Millisecond) }()
-	return &fixture{st: st, hub: hub, srv: srv, acc: acc}
+	f.st, f.hub, f.srv, f.acc = st, hub, srv, acc
+	return f
 }
 
 func (f *fixture) token(t *testing.T, sc scope.Scope, name string) string {
@@ -113,7 +123,9 @@ func (f *fixture) agentWith(t *testing.T, o delegate.AgentOptions) (*delegate.Ag
 	}
 	f.ended = ended
 	t.Cleanup(func() { _ = stop() })
-	waitFor(t, func() bool { return a.ID() != "" })
+	if !f.down.Load() {
+		waitFor(t, func() bool { return a.ID() != "" })
+	}
 	return a, stop
 }
 
@@ -381,4 +393,27 @@ func TestCancel(t *testing.T) {
 		tk, _ := f.st.GetTask(context.Background(), "tsk_cancel")
 		return tk.Status == store.TaskCancelled
 	})
+}
+
+// TestReconnect: a delegate started while the server is away registers
+// when it comes back, and one that loses the server mid-run reconnects.
+func TestReconnect(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	f.down.Store(true)
+	a, _ := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "patient", Env: ops.NewEnv(nil, nil, "patient"),
+		MaxBackoff: 300 * time.Millisecond})
+	time.Sleep(500 * time.Millisecond)
+	if a.ID() != "" {
+		t.Fatal("registered with a server that is away")
+	}
+	f.down.Store(false)
+	waitFor(t, func() bool { return a.ID() != "" })
+	f.down.Store(true)
+	time.Sleep(time.Second)
+	f.down.Store(false)
+	res, err := f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 10), "tsk_after_outage", 30*time.Second)
+	if err != nil || res.Status != task.Succeeded || res.DelegateName != "patient" {
+		t.Fatalf("after the outage: %+v %v", res, err)
+	}
 }
