@@ -81,6 +81,7 @@ type Hub struct {
 	wake    chan struct{}            // closed when tasks were queued here
 	done    map[string]chan struct{} // per task waited on: closed when it ends here
 	running map[string]string        // task -> delegate, claimed through this replica
+	touched map[string]time.Time     // delegate -> last contact written to the store
 }
 
 var _ engine.Dispatcher = (*Hub)(nil)
@@ -109,12 +110,32 @@ func NewHub(o HubOptions) *Hub {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{st: o.Store, secrets: o.Secrets, log: o.Logger.With("component", "delegate-hub"), opts: o, now: o.Now,
-		wake: make(chan struct{}), done: map[string]chan struct{}{}, running: map[string]string{}}
+		wake: make(chan struct{}), done: map[string]chan struct{}{}, running: map[string]string{}, touched: map[string]time.Time{}}
 }
 
 // ConnectedWindow is how long after its last contact a delegate counts as
-// connected.
-func (h *Hub) ConnectedWindow() time.Duration { return 3 * h.opts.Heartbeat }
+// connected: three heartbeats and some slack for a busy server.
+func (h *Hub) ConnectedWindow() time.Duration { return 3*h.opts.Heartbeat + 5*time.Second }
+
+// seen records contact from d: in the store at most every half heartbeat
+// per delegate, so a busy delegate stays connected without a write per
+// call.
+func (h *Hub) seen(ctx context.Context, d store.Delegate) {
+	now := h.now()
+	h.mu.Lock()
+	last := h.touched[d.ID]
+	fresh := now.Sub(last) < h.opts.Heartbeat/2
+	if !fresh {
+		h.touched[d.ID] = now
+	}
+	h.mu.Unlock()
+	if fresh {
+		return
+	}
+	if err := h.st.TouchDelegate(ctx, d.ID, now); err != nil && ctx.Err() == nil {
+		h.log.Warn("record delegate contact", "delegate", d.ID, "err", err)
+	}
+}
 
 // Connected reports whether d is connected now.
 func (h *Hub) Connected(d store.Delegate) bool {

@@ -186,6 +186,9 @@ func (h *Hub) authenticate(r *http.Request) (session, error) {
 		return s, perr(http.StatusConflict, protocol.CodeUnknownDelegate, failure.Conflict, "delegate %q is not registered with this token; register again", did)
 	}
 	s.delegate = d
+	if r.URL.Path != protocol.PathHeartbeat {
+		h.seen(r.Context(), d)
+	}
 	return s, nil
 }
 
@@ -265,6 +268,9 @@ func (h *Hub) heartbeat(r *http.Request, s session) (any, error) {
 	if err := h.st.TouchDelegate(r.Context(), s.delegate.ID, h.now()); err != nil {
 		return nil, err
 	}
+	h.mu.Lock()
+	h.touched[s.delegate.ID] = h.now()
+	h.mu.Unlock()
 	out := protocol.HeartbeatResponse{HeartbeatMillis: protocol.Millis(h.opts.Heartbeat)}
 	for _, id := range req.Running {
 		t, err := h.st.GetTask(r.Context(), id)
@@ -287,7 +293,6 @@ func (h *Hub) poll(r *http.Request, s session) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.PollTimeout)
 	defer cancel()
-	_ = h.st.TouchDelegate(ctx, s.delegate.ID, h.now())
 	tick := time.NewTicker(h.opts.Recheck)
 	defer tick.Stop()
 	for {
