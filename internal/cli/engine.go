@@ -61,7 +61,7 @@ func NewAgent(ctx context.Context, c AgentConfig) (*delegate.Agent, func(), erro
 	}
 	caps := delegate.DetectCapabilities(ctx, c.Override, mi, c.Getenv)
 	a, err := delegate.NewAgent(delegate.AgentOptions{Server: c.Server, Token: c.Token, Name: c.Name, Tags: c.Tags,
-		Concurrency: c.Concurrency, Env: ops.NewEnv(c.Logger, f, c.Name), Capabilities: caps, Version: Version, Logger: c.Logger})
+		Concurrency: c.Concurrency, Env: ops.NewEnv(c.Logger, f, ""), Capabilities: caps, Version: Version, Logger: c.Logger})
 	if err != nil {
 		f.Close()
 		return nil, nil, err

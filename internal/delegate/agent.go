@@ -30,7 +30,8 @@ type AgentOptions struct {
 	Tags        []string
 	Concurrency int // tasks at once; default 8
 	// Env is the executors' environment: its Azure factory allows managed
-	// identities (azure.Options.ManagedIdentity).
+	// identities (azure.Options.ManagedIdentity). An empty DelegateID is
+	// set to the id the server gives at the first registration.
 	Env          *ops.Env
 	Executors    map[task.Kind]ops.Func // default ops.Registry()
 	Capabilities protocol.Capabilities
@@ -248,6 +249,9 @@ func (a *Agent) fatalErr() error {
 func (a *Agent) Run(ctx context.Context) error {
 	if err := a.register(ctx); err != nil {
 		return err
+	}
+	if a.o.Env != nil && a.o.Env.DelegateID == "" {
+		a.o.Env.DelegateID = a.ID() // before any task reads it
 	}
 	// Tasks run under runCtx, which outlives ctx by the stop grace.
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
