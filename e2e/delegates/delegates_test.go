@@ -405,3 +405,43 @@ func TestScaleOut(t *testing.T) {
 	}
 	t.Logf("%d tasks through 2 replicas on 10 delegates in %s (%.0f/s); each ran once; %d ran on a delegate of the other replica", n, took, float64(n)/took.Seconds(), cross)
 }
+
+// TestScopes: a project delegate serves its project's connectors, not the
+// account's; an account delegate serves both.
+func TestScopes(t *testing.T) {
+	r := startServer(t, serverOpts{})
+	ctx := context.Background()
+	if _, err := r.client.CreateProject(ctx, "default", client.ProjectInfo{OrgIdentifier: "default", Identifier: "p1", Name: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, projTok, err := r.client.CreateDelegateToken(ctx, client.Scope{Org: "default", Project: "p1"}, "p1-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	startDelegate(t, r.url, projTok, "in-project", []string{"s"})
+	waitDelegates(t, r, 1)
+	cred := `{"type":"InheritFromDelegate","spec":{"auth":{"type":"SystemAssignedManagedIdentity","spec":{}}}}`
+	projDoc := []byte(`{"connector":{"name":"pc","identifier":"pc","orgIdentifier":"default","projectIdentifier":"p1","type":"Azure","spec":{"credential":` + cred + `,"delegateSelectors":["s"],"executeOnDelegate":true}}}`)
+	r.createConnector(t, projDoc)
+	r.createConnector(t, connectorDoc("ac", []string{"s"}, cred))
+	proj := scope.Scope{Account: account, Org: "default", Project: "p1"}
+	res, err := r.runAt(ctx, proj, "pc", ops.KindDiagEcho, `{}`)
+	res = mustSucceed(t, res, err)
+	if res.DelegateName != "in-project" {
+		t.Fatalf("project connector ran on %q", res.DelegateName)
+	}
+	_, err = r.run(ctx, "ac", ops.KindDiagEcho, `{}`)
+	if fe, ok := failure.As(err); !ok || fe.Code != "NoDelegate" || !strings.Contains(err.Error(), "no delegate has registered at account acme") {
+		t.Fatalf("an account connector with only a project delegate: %v", err)
+	}
+	startDelegate(t, r.url, r.token(t, "acc-token"), "in-account", []string{"s"})
+	waitDelegates(t, r, 2)
+	res = r.mustRun(t, "ac", ops.KindDiagEcho, `{}`)
+	if res.DelegateName != "in-account" {
+		t.Fatalf("account connector ran on %q", res.DelegateName)
+	}
+	tasks, err := r.client.ListTasks(ctx, client.Scope{Org: "default", Project: "p1"}, client.TaskFilter{}, client.ListOptions{})
+	if err != nil || len(tasks.Content) != 1 || tasks.Content[0].DelegateName != "in-project" || tasks.Content[0].ConnectorIdentifier != "pc" {
+		t.Fatalf("project's tasks: %+v %v", tasks, err)
+	}
+}

@@ -254,7 +254,11 @@ func (r *replica) createConnector(t testing.TB, doc []byte) {
 // run runs kind with the stored connector id at the account through the
 // replica's engine (what every connector route does).
 func (r *replica) run(ctx context.Context, id string, kind task.Kind, params string) (*task.Result, error) {
-	sc := scope.Scope{Account: account}
+	return r.runAt(ctx, scope.Scope{Account: account}, id, kind, params)
+}
+
+// runAt runs kind with the connector id stored at sc.
+func (r *replica) runAt(ctx context.Context, sc scope.Scope, id string, kind task.Kind, params string) (*task.Result, error) {
 	c, err := r.srv.Services.Connectors.Get(ctx, access.System("e2e"), sc, id)
 	if err != nil {
 		return nil, err
