@@ -82,6 +82,9 @@ type Hub struct {
 	done    map[string]chan struct{} // per task waited on: closed when it ends here
 	running map[string]string        // task -> delegate, claimed through this replica
 	touched map[string]time.Time     // delegate -> last contact written to the store
+
+	closing   chan struct{} // closed by Close: long-polls answer at once
+	closeOnce sync.Once
 }
 
 var _ engine.Dispatcher = (*Hub)(nil)
@@ -110,7 +113,8 @@ func NewHub(o HubOptions) *Hub {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{st: o.Store, secrets: o.Secrets, log: o.Logger.With("component", "delegate-hub"), opts: o, now: o.Now,
-		wake: make(chan struct{}), done: map[string]chan struct{}{}, running: map[string]string{}, touched: map[string]time.Time{}}
+		wake: make(chan struct{}), done: map[string]chan struct{}{}, running: map[string]string{}, touched: map[string]time.Time{},
+		closing: make(chan struct{})}
 }
 
 // ConnectedWindow is how long after its last contact a delegate counts as
@@ -434,8 +438,14 @@ func (h *Hub) failIfStranded(ctx context.Context, t store.Task) error {
 	return nil
 }
 
-// RunExpiry runs ExpireLeases every interval until ctx ends.
+// Close makes waiting long-polls answer at once (the server is stopping;
+// delegates poll again and find it gone or back).
+func (h *Hub) Close() { h.closeOnce.Do(func() { close(h.closing) }) }
+
+// RunExpiry runs ExpireLeases every interval until ctx ends, then closes
+// the hub.
 func (h *Hub) RunExpiry(ctx context.Context, every time.Duration) error {
+	defer h.Close()
 	if every <= 0 {
 		every = time.Second
 	}

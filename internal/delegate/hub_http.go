@@ -322,6 +322,8 @@ func (h *Hub) poll(r *http.Request, s session) (any, error) {
 		select {
 		case <-ctx.Done():
 			return protocol.PollResponse{Tasks: []protocol.Task{}}, nil
+		case <-h.closing:
+			return protocol.PollResponse{Tasks: []protocol.Task{}}, nil
 		case <-wake:
 		case <-tick.C:
 		}
