@@ -46,9 +46,26 @@ type Store interface {
 	ScopeExists(ctx context.Context, sc scope.Scope) (bool, error)
 }
 
+// Signals carry wake-ups between replicas sharing a database (PostgreSQL
+// NOTIFY; sqlstore.Store implements it).
+type Signals interface {
+	Signal(ctx context.Context, channel, payload string) error
+	Listen(ctx context.Context, channels []string, fn func(channel, payload string)) error
+}
+
+// The signal channels: a task was queued (wake polls), a task ended
+// (payload: its id; wake its waiter).
+const (
+	signalQueued = "azimuth_task_queued"
+	signalEnded  = "azimuth_task_ended"
+)
+
 // HubOptions configure a Hub.
 type HubOptions struct {
-	Store   Store
+	Store Store
+	// Signals, if set, wake other replicas' polls and waiters at once;
+	// without them, they find the work on their next recheck.
+	Signals Signals
 	Secrets engine.SecretResolver
 	Logger  *slog.Logger
 	Version string
@@ -160,6 +177,16 @@ func (h *Hub) notify() {
 	h.mu.Unlock()
 }
 
+// signal tells other replicas (best effort: they recheck anyway).
+func (h *Hub) signal(ctx context.Context, channel, payload string) {
+	if h.opts.Signals == nil {
+		return
+	}
+	if err := h.opts.Signals.Signal(context.WithoutCancel(ctx), channel, payload); err != nil {
+		h.log.Warn("signal other replicas", "channel", channel, "err", err)
+	}
+}
+
 // ended wakes the dispatch waiting for task id on this replica, if any.
 func (h *Hub) ended(id string) {
 	h.mu.Lock()
@@ -243,6 +270,7 @@ func (h *Hub) Dispatch(ctx context.Context, spec task.Spec, id string, timeout t
 		return nil, fmt.Errorf("queue task %s: %w", id, err)
 	}
 	h.notify()
+	h.signal(ctx, signalQueued, "")
 	return h.wait(ctx, id, done, t.Deadline)
 }
 
@@ -265,6 +293,7 @@ func (h *Hub) wait(ctx context.Context, id string, done <-chan struct{}, deadlin
 			if _, err := h.st.EndTask(context.WithoutCancel(ctx), id, store.TaskFailed, b, h.now()); err != nil {
 				return nil, err
 			}
+			h.signal(ctx, signalEnded, id)
 		case <-ctx.Done():
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			err := h.st.RequestCancel(cctx, id, h.now())
@@ -394,10 +423,12 @@ func (h *Hub) ExpireLeases(ctx context.Context) error {
 	}
 	if len(ex.Requeued) > 0 {
 		h.notify()
+		h.signal(ctx, signalQueued, "")
 	}
 	for _, t := range ex.Failed {
 		h.log.Warn("task failed without a result", "task", t.ID, "kind", t.Kind, "delegate", t.DelegateName)
 		h.ended(t.ID)
+		h.signal(ctx, signalEnded, t.ID)
 	}
 	return nil
 }
@@ -434,6 +465,7 @@ func (h *Hub) failIfStranded(ctx context.Context, t store.Task) error {
 	}
 	if ok {
 		h.ended(t.ID)
+		h.signal(ctx, signalEnded, t.ID)
 	}
 	return nil
 }
@@ -448,6 +480,21 @@ func (h *Hub) RunExpiry(ctx context.Context, every time.Duration) error {
 	defer h.Close()
 	if every <= 0 {
 		every = time.Second
+	}
+	if h.opts.Signals != nil {
+		go func() {
+			err := h.opts.Signals.Listen(ctx, []string{signalQueued, signalEnded}, func(ch, payload string) {
+				switch ch {
+				case signalQueued:
+					h.notify()
+				case signalEnded:
+					h.ended(payload)
+				}
+			})
+			if err != nil && ctx.Err() == nil {
+				h.log.Warn("listen for other replicas' signals", "err", err)
+			}
+		}()
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()

@@ -310,6 +310,7 @@ func (h *Hub) poll(r *http.Request, s session) (any, error) {
 					b, _ := json.Marshal(task.ErrorFrom(err))
 					_, _ = h.st.EndTask(context.WithoutCancel(ctx), t.ID, store.TaskFailed, b, h.now())
 					h.ended(t.ID)
+					h.signal(ctx, signalEnded, t.ID)
 					continue
 				}
 				out.Tasks = append(out.Tasks, pt)
@@ -431,6 +432,7 @@ func (h *Hub) result(r *http.Request, s session, id string) (any, error) {
 		return nil, err
 	}
 	h.ended(id)
+	h.signal(r.Context(), signalEnded, id)
 	return protocol.Ack{OK: true}, nil
 }
 
@@ -451,5 +453,6 @@ func (h *Hub) release(r *http.Request, s session, id string) (any, error) {
 	delete(h.running, id)
 	h.mu.Unlock()
 	h.notify()
+	h.signal(r.Context(), signalQueued, "")
 	return protocol.Ack{OK: true}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/store"
 	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 func TestDelegateTokens(t *testing.T) {
@@ -272,4 +273,42 @@ func TestConcurrentClaims(t *testing.T) {
 			t.Fatalf("claimed %d of %d", len(seen), tasks)
 		}
 	})
+}
+
+// TestSignals: a signal sent through one store reaches a listener on
+// another (PostgreSQL NOTIFY); on SQLite both are no-ops.
+func TestSignals(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	open := func() *sqlstore.Store {
+		s, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: dsn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan string, 10)
+	go func() { _ = b.Listen(ctx, []string{"azimuth_test"}, func(ch, p string) { got <- ch + ":" + p }) }()
+	deadline := time.After(20 * time.Second)
+	for {
+		must(t, a.Signal(ctx, "azimuth_test", "hello"))
+		select {
+		case g := <-got:
+			if g != "azimuth_test:hello" {
+				t.Fatalf("got %q", g)
+			}
+			s := openSQLite(t)
+			must(t, s.Signal(ctx, "x", "y"))
+			if err := s.Listen(ctx, []string{"x"}, func(string, string) {}); err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-time.After(100 * time.Millisecond): // the listener may not be up yet
+		case <-deadline:
+			t.Fatal("no signal in 20 s")
+		}
+	}
 }
