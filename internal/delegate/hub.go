@@ -97,7 +97,6 @@ type Hub struct {
 	mu      sync.Mutex
 	wake    chan struct{}            // closed when tasks were queued here
 	done    map[string]chan struct{} // per task waited on: closed when it ends here
-	running map[string]string        // task -> delegate, claimed through this replica
 	touched map[string]time.Time     // delegate -> last contact written to the store
 
 	closing   chan struct{} // closed by Close: long-polls answer at once
@@ -130,7 +129,7 @@ func NewHub(o HubOptions) *Hub {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{st: o.Store, secrets: o.Secrets, log: o.Logger.With("component", "delegate-hub"), opts: o, now: o.Now,
-		wake: make(chan struct{}), done: map[string]chan struct{}{}, running: map[string]string{}, touched: map[string]time.Time{},
+		wake: make(chan struct{}), done: map[string]chan struct{}{}, touched: map[string]time.Time{},
 		closing: make(chan struct{})}
 }
 
@@ -194,7 +193,6 @@ func (h *Hub) ended(id string) {
 		close(ch)
 		delete(h.done, id)
 	}
-	delete(h.running, id)
 	h.mu.Unlock()
 }
 
@@ -519,11 +517,6 @@ func (h *Hub) claim(ctx context.Context, d store.Delegate, max int) ([]store.Tas
 	if err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	for _, t := range got {
-		h.running[t.ID] = d.ID
-	}
-	h.mu.Unlock()
 	return got, nil
 }
 

@@ -449,9 +449,6 @@ func (h *Hub) release(r *http.Request, s session, id string) (any, error) {
 		}
 		return nil, err
 	}
-	h.mu.Lock()
-	delete(h.running, id)
-	h.mu.Unlock()
 	h.notify()
 	h.signal(r.Context(), signalQueued, "")
 	return protocol.Ack{OK: true}, nil
