@@ -417,3 +417,37 @@ func TestReconnect(t *testing.T) {
 		t.Fatalf("after the outage: %+v %v", res, err)
 	}
 }
+
+// TestRevokeHandsTasksOn: revoking a token takes the running tasks of its
+// delegates away at once; a delegate of another token finishes them.
+func TestRevokeHandsTasksOn(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{Lease: time.Minute})
+	bad := f.token(t, f.acc, "bad")
+	good := f.token(t, f.acc, "good")
+	f.agent(t, bad, "compromised")
+	resc := make(chan *task.Result, 1)
+	go func() {
+		res, err := f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 2000), "tsk_revoke", time.Minute)
+		if err != nil {
+			t.Error(err)
+		}
+		resc <- res
+	}()
+	waitFor(t, func() bool {
+		tk, err := f.st.GetTask(context.Background(), "tsk_revoke")
+		return err == nil && tk.Status == store.TaskRunning
+	})
+	f.agent(t, good, "trusted")
+	id, _, _ := delegate.ParseToken(bad)
+	if _, err := f.hub.RevokeToken(context.Background(), access.System("t"), id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-resc:
+		if res.Status != task.Succeeded || res.DelegateName != "trusted" {
+			t.Fatalf("result %+v", res)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("the task was not handed on within 40 s of the revocation (its lease is a minute)")
+	}
+}
