@@ -100,15 +100,6 @@ func (h *Hub) RevokeToken(ctx context.Context, p access.Principal, id string) (s
 	if err != nil {
 		return store.DelegateToken{}, err
 	}
-	// Its delegates can no longer extend or report: hand their tasks on now.
-	if n, err := h.st.DropLeasesOfToken(ctx, id); err != nil {
-		h.log.Warn("drop the leases of a revoked token's delegates", "token", id, "err", err)
-	} else if n > 0 {
-		h.log.Info("revoked token: its delegates' tasks go back to the queue", "token", id, "tasks", n)
-		if err := h.ExpireLeases(ctx); err != nil {
-			h.log.Warn("expire leases", "err", err)
-		}
-	}
 	return h.st.GetDelegateToken(ctx, id)
 }
 

@@ -161,10 +161,6 @@ type Tasks interface {
 	// EndTask ends a task that is not terminal yet from the server's side
 	// (timeout, cancellation, no delegate): status, error JSON and time.
 	EndTask(ctx context.Context, id, status string, errJSON []byte, at time.Time) (bool, error)
-	// DropLeasesOfToken ends at once the leases of running tasks held by
-	// delegates registered with token (revoked): the next expiry pass
-	// re-queues or fails them. It returns how many.
-	DropLeasesOfToken(ctx context.Context, tokenID string) (int, error)
 	// FailQueued fails a task only while it is queued (no delegate holds
 	// it); false when it is not.
 	FailQueued(ctx context.Context, id string, errJSON []byte, at time.Time) (bool, error)

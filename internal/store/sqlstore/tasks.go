@@ -284,17 +284,6 @@ WHERE id = $4 AND status IN ('QUEUED', 'RUNNING')`, status, string(errJSON), ms(
 	return n == 1, nil
 }
 
-// DropLeasesOfToken implements store.Tasks.
-func (s *Store) DropLeasesOfToken(ctx context.Context, tokenID string) (int, error) {
-	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET lease_expires = 1
-WHERE status = 'RUNNING' AND delegate_id IN (SELECT id FROM delegates WHERE token_id = $1)`, tokenID)
-	if err != nil {
-		return 0, fmt.Errorf("drop the leases of token %s: %w", tokenID, s.translate(err))
-	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
-}
-
 // FailQueued implements store.Tasks.
 func (s *Store) FailQueued(ctx context.Context, id string, errJSON []byte, at time.Time) (bool, error) {
 	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET status = 'FAILED', error = $1, finished_at = $2 WHERE id = $3 AND status = 'QUEUED'`,
