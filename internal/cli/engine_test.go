@@ -88,6 +88,13 @@ func TestDelegateCommands(t *testing.T) {
 	if l := run("task", "list").out; !strings.Contains(l, res.TaskID) || !strings.Contains(l, "cli-d") || !strings.Contains(l, "SUCCEEDED") {
 		t.Fatalf("task list:\n%s", l)
 	}
+	local, err := srv.Engine.Run(ctx, task.Spec{Kind: ops.KindDiagEcho, Scope: scope.Scope{Account: "acme"}})
+	if err != nil || local.Status != task.Succeeded || local.DelegateName != "" {
+		t.Fatalf("server task: %+v %v", local, err)
+	}
+	if l := run("task", "list").out; !strings.Contains(l, local.TaskID) || !strings.Contains(l, "(server)") {
+		t.Fatalf("task list without the server's task:\n%s", l)
+	}
 	if g := run("task", "get", res.TaskID).out; !strings.Contains(g, "from the cli test line 2") {
 		t.Fatalf("task get:\n%s", g)
 	}

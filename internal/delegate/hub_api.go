@@ -2,10 +2,12 @@ package delegate
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/azimuthcd/azimuth/internal/access"
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/store"
+	"github.com/azimuthcd/azimuth/internal/task"
 )
 
 // The hub as the API uses it (api.DelegateAdmin).
@@ -56,4 +58,29 @@ func (h *Hub) ProtocolCalls() [][2]string {
 		out = append(out, [2]string{r.Path, r.Summary})
 	}
 	return out
+}
+
+// ServerDelegateName is the delegate name of tasks the server ran itself.
+const ServerDelegateName = "(server)"
+
+// RecordLocal implements engine.Recorder: it stores a task the server ran
+// in-process, ended, so the task list shows it.
+func (h *Hub) RecordLocal(ctx context.Context, spec task.Spec, res *task.Result) {
+	t := store.Task{ID: res.TaskID, Kind: string(spec.Kind), Scope: spec.Scope, Owner: spec.Owner, Selectors: Selectors(spec),
+		Status: string(res.Status), DelegateName: ServerDelegateName, Attempts: 1, MaxAttempts: 1, Requester: spec.Requester,
+		Params: spec.Params, ConnectorVersion: spec.ConnectorVersion, Output: res.Output,
+		CreatedAt: res.CreatedAt, ClaimedAt: res.StartedAt, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Deadline: res.FinishedAt}
+	if t.Owner.Account == "" {
+		t.Owner = t.Scope
+	}
+	if spec.Connector != nil {
+		t.ConnectorID = spec.Connector.Identifier
+		t.ConnectorDoc, _ = json.Marshal(spec.Connector)
+	}
+	if res.Error != nil {
+		t.Error, _ = json.Marshal(res.Error)
+	}
+	if err := h.st.CreateTask(context.WithoutCancel(ctx), &t); err != nil {
+		h.log.Warn("record a task the server ran", "task", res.TaskID, "err", err)
+	}
 }

@@ -66,6 +66,7 @@ type Engine struct {
 	delegates Dispatcher
 	log       *slog.Logger
 	now       func() time.Time
+	recorder  Recorder // record.go
 }
 
 // New builds an engine.
@@ -144,7 +145,11 @@ func (e *Engine) Run(ctx context.Context, spec task.Spec) (*task.Result, error) 
 		}
 		return e.delegates.Dispatch(ctx, spec, id, timeout)
 	}
-	return e.RunLocal(ctx, spec, id, timeout, nil)
+	res, err := e.RunLocal(ctx, spec, id, timeout, nil)
+	if err == nil && e.recorder != nil {
+		e.recorder.RecordLocal(ctx, spec, res)
+	}
+	return res, err
 }
 
 func needsDelegateWhy(spec task.Spec) string {

@@ -143,6 +143,7 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 	s.Hub = delegate.NewHub(delegate.HubOptions{Store: s.Store, Signals: s.Store, Secrets: s.Services.Secrets, Logger: log, Version: Version,
 		Lease: cfg.DelegateLease, Heartbeat: cfg.DelegateHeartbeat})
 	s.Engine.SetDispatcher(s.Hub)
+	s.Engine.SetRecorder(s.Hub)
 	s.api.SetDelegates(s.Hub)
 	s.AddJob(Job{Name: "task-leases", Run: func(ctx context.Context) error { return s.Hub.RunExpiry(ctx, time.Second) }})
 	return s, nil
