@@ -448,3 +448,71 @@ func TestRevokeHandsTasksOn(t *testing.T) {
 		t.Fatalf("result %+v %v", res, res.Error)
 	}
 }
+
+// rawStatus is rawCall that returns the status and body.
+func rawStatus(t *testing.T, base, tok, id, path string, in any) (int, protocol.ErrorBody) {
+	t.Helper()
+	b, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(string(b)))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if id != "" {
+		req.Header.Set(protocol.HeaderDelegate, id)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e protocol.ErrorBody
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e
+}
+
+// TestOtherDelegatesTask: a delegate cannot extend, log to or post the
+// result of a task another delegate holds, cannot pose as another
+// delegate, and a bad token is refused with a code.
+func TestOtherDelegatesTask(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{Lease: 30 * time.Second})
+	tok := f.token(t, f.acc, "main")
+	other := f.token(t, f.acc, "other")
+	reg := func(tok, name string) string {
+		var rr protocol.RegisterResponse
+		_ = json.Unmarshal(rawCall(t, f.srv.URL, tok, "", protocol.PathRegister, protocol.RegisterRequest{Name: name, Concurrency: 1}), &rr)
+		return rr.DelegateID
+	}
+	a, b, c := reg(tok, "a"), reg(tok, "b"), reg(other, "c")
+	go func() { _, _ = f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 10), "tsk_held", time.Minute) }()
+	var pr protocol.PollResponse
+	waitFor(t, func() bool {
+		_ = json.Unmarshal(rawCall(t, f.srv.URL, tok, a, protocol.PathPoll, protocol.PollRequest{Max: 1}), &pr)
+		return len(pr.Tasks) == 1
+	})
+	id := pr.Tasks[0].ID
+	for _, call := range []struct {
+		path string
+		body any
+	}{
+		{strings.Replace(protocol.PathExtend, "{id}", id, 1), struct{}{}},
+		{strings.Replace(protocol.PathLogs, "{id}", id, 1), protocol.LogsRequest{Lines: []protocol.LogLine{{Seq: 1, Line: "forged"}}}},
+		{strings.Replace(protocol.PathResult, "{id}", id, 1), protocol.ResultRequest{Result: task.Result{Status: task.Succeeded}}},
+		{strings.Replace(protocol.PathRelease, "{id}", id, 1), protocol.ReleaseRequest{Reason: "forged"}},
+	} {
+		if st, e := rawStatus(t, f.srv.URL, tok, b, call.path, call.body); st != http.StatusConflict || e.Code != protocol.CodeLeaseLost {
+			t.Errorf("%s by another delegate: %d %+v", call.path, st, e)
+		}
+	}
+	// c's token cannot speak for a.
+	if st, e := rawStatus(t, f.srv.URL, other, a, protocol.PathHeartbeat, protocol.HeartbeatRequest{}); st != http.StatusConflict || e.Code != protocol.CodeUnknownDelegate {
+		t.Errorf("posing as another token's delegate: %d %+v", st, e)
+	}
+	_ = c
+	if st, e := rawStatus(t, f.srv.URL, tok[:len(tok)-2]+"xx", a, protocol.PathHeartbeat, protocol.HeartbeatRequest{}); st != http.StatusUnauthorized || e.Code != protocol.CodeUnauthenticated {
+		t.Errorf("a wrong token: %d %+v", st, e)
+	}
+	if st, e := rawStatus(t, f.srv.URL, "", a, protocol.PathPoll, protocol.PollRequest{}); st != http.StatusUnauthorized || e.Code != protocol.CodeUnauthenticated {
+		t.Errorf("no token: %d %+v", st, e)
+	}
+	if tk, _ := f.st.GetTask(context.Background(), id); tk.Status != store.TaskRunning || tk.DelegateID != a {
+		t.Fatalf("the held task changed: %+v", tk)
+	}
+}
