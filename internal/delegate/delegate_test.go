@@ -516,3 +516,28 @@ func TestOtherDelegatesTask(t *testing.T) {
 		t.Fatalf("the held task changed: %+v", tk)
 	}
 }
+
+// TestRestartKeepsIdentity: a delegate that restarts under the same name
+// and token gets its old id back once the old one is gone; a second live
+// one with the same name gets its own.
+func TestRestartKeepsIdentity(t *testing.T) {
+	f := newFixture(t, delegate.HubOptions{})
+	tok := f.token(t, f.acc, "main")
+	a, stop := f.agent(t, tok, "vm")
+	first := a.ID()
+	b, _ := f.agent(t, tok, "vm")
+	if b.ID() == first {
+		t.Fatal("two live delegates share an id")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := f.agent(t, tok, "vm")
+	if c.ID() != first {
+		t.Fatalf("restarted delegate got %s, not its old id %s", c.ID(), first)
+	}
+	l, _ := f.hub.ListDelegates(context.Background(), access.System("t"), f.acc)
+	if len(l) != 2 {
+		t.Fatalf("%d delegates listed", len(l))
+	}
+}

@@ -230,6 +230,20 @@ func (h *Hub) register(r *http.Request, s session) (any, error) {
 		}
 	}
 	if d.ID == "" {
+		// A restarted delegate (same token and name, no longer connected)
+		// takes its old identity back rather than adding a row per start.
+		prev, _, err := h.st.ListDelegates(r.Context(), store.ListFilter{Scopes: []store.ScopeMatch{{Scope: s.token.Scope}}, SearchTerm: d.Name})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range prev {
+			if p.TokenID == s.token.ID && p.Name == d.Name && !h.Connected(p) {
+				d.ID = p.ID
+				break
+			}
+		}
+	}
+	if d.ID == "" {
 		id, _, err := NewToken(s.token.Scope.Account)
 		if err != nil {
 			return nil, err
