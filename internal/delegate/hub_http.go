@@ -212,6 +212,9 @@ func (h *Hub) register(r *http.Request, s session) (any, error) {
 			break
 		}
 	}
+	if req.Protocol != 0 && req.Protocol != protocol.Version {
+		fs.Add("protocol", "this server speaks delegate protocol %d, the delegate %d: run the server's version of azimuth delegate", protocol.Version, req.Protocol)
+	}
 	if req.Concurrency < 0 || req.Concurrency > maxConcurrency {
 		fs.Add("concurrency", "must be between 1 and %d", maxConcurrency)
 	}
