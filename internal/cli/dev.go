@@ -145,7 +145,7 @@ func runDev(ctx context.Context, s *streams, cfg config.Server) error {
 	}
 	fmt.Fprintf(s.out, `Azimuth dev is running.
 
-  URL:      %s
+  URL:      %s   (UI: %s/ui/)
   Account:  %s
   API key:  %s
   State:    %s (dev.json has all of this)
@@ -154,7 +154,7 @@ Try:
   curl -s -H "x-api-key: $(jq -r .apiKey %s)" "%s/ng/api/organizations?accountIdentifier=%s"
 
 Ctrl-C stops it.
-`, env.Info.URL, cfg.Account, key, cfg.DataDir, infoPath, env.Info.URL, cfg.Account)
+`, env.Info.URL, env.Info.URL, cfg.Account, key, cfg.DataDir, infoPath, env.Info.URL, cfg.Account)
 	return srv.Run(ctx)
 }
 

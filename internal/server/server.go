@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/service"
 	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
+	"github.com/azimuthcd/azimuth/internal/web"
 )
 
 // AdminKeyFile is the file, in the data directory, that receives the first
@@ -212,7 +214,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s.api.Handler(),
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		// No WriteTimeout: task routes (connection tests, script steps)
@@ -262,6 +264,29 @@ func (s *Server) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// Handler serves the API and, under /ui/, the web UI (which calls the API
+// in-process with the browser's key).
+func (s *Server) Handler() http.Handler {
+	apiH := s.api.Handler()
+	ui, err := web.New(web.Deps{API: apiH, Logger: s.log, Version: Version})
+	if err != nil {
+		// The templates are embedded and tested: this is a build bug.
+		panic(err)
+	}
+	uiH := ui.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/ui/") || r.URL.Path == "/ui" {
+			if r.URL.Path == "/ui" {
+				http.Redirect(w, r, "/ui/", http.StatusFound)
+				return
+			}
+			uiH.ServeHTTP(w, r)
+			return
+		}
+		apiH.ServeHTTP(w, r)
+	})
 }
 
 // reloadKeyring picks up data keys installed by another process.
