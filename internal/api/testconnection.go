@@ -45,6 +45,17 @@ func (a *API) testConnection(w http.ResponseWriter, r *http.Request, p access.Pr
 		taskParams = params
 	}
 	ctx := r.Context()
+	if a.tasks == nil {
+		// Without an engine nothing can be tested (503), but a request
+		// for a connector that does not exist is still answered as such.
+		sc, id, err := connectorScope(owner, r.PathValue("identifier"))
+		if err != nil {
+			return err
+		}
+		if _, err := a.svc.Connectors.Get(ctx, p, sc, id); err != nil {
+			return err
+		}
+	}
 	res, c, runErr := a.runConnectorTask(ctx, p, ConnectorTask{Owner: owner, Ref: r.PathValue("identifier"), Kind: ops.KindValidate, Params: taskParams})
 	if c.Doc == nil {
 		// The connector could not be loaded (not found, not visible, a

@@ -43,25 +43,27 @@ const (
 // a delegate, a secret is missing), or that ran out of time, is a FAILURE
 // result with that reason and hint: it is the connector's outcome. The
 // error return is for what is not the connector's outcome — the request
-// cancelled, or invalid parameters — and the caller answers it as an error
-// without recording anything.
+// cancelled, or parameters the executor refused — and the caller answers
+// it as an error without recording anything. runErr must come from a run
+// whose connector was loaded: an Invalid or NotFound runErr is then a
+// secret the connector refers to that cannot be resolved.
 func FromTask(ctx context.Context, c *connector.Connector, res *task.Result, runErr error, now time.Time) (*ops.ValidationResult, error) {
 	if runErr != nil {
 		if ctx.Err() != nil || errors.Is(runErr, context.Canceled) {
 			return nil, runErr
 		}
-		if failure.KindOf(runErr) == failure.Invalid {
-			return nil, runErr
-		}
 		fe, _ := failure.As(runErr)
 		reason, hint := ReasonNotRun, ""
-		switch {
-		case failure.KindOf(runErr) == failure.NotFound:
-			// The connector was found, so what is missing is a secret it
-			// refers to.
+		switch failure.KindOf(runErr) {
+		case failure.NotFound, failure.Invalid:
+			// The connector was loaded and the engine knows the kind, so
+			// what is missing is a secret the connector refers to.
 			reason = string(azure.ReasonSecretMissing)
 			hint = "Create the secret the connector refers to, or point the connector's secretRef / certificateRef at an existing secret (a reference without a prefix names a secret in the connector's own scope; use account. or org. for the others)."
-		case fe != nil:
+		default:
+			if fe == nil {
+				break
+			}
 			hint = fe.Hint
 			if fe.Code != "" {
 				reason = fe.Code
