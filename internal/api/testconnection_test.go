@@ -103,11 +103,12 @@ type connEnv struct {
 	simLog *requestLog
 	az     *azure.Factory
 	rt     *conntest.Retester
+	eng    *engine.Engine
 }
 
 type connOpts struct {
 	world    func(*azuresim.World)
-	override func(*testing.T, *cloud.Override)
+	override func(testing.TB, *cloud.Override)
 	factory  func(*azure.Options)
 	interval time.Duration // re-tester; 0: not run
 }
@@ -116,7 +117,7 @@ type connOpts struct {
 // defaults.
 var fastRetry = policy.RetryOptions{MaxRetries: 1, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 5 * time.Second, TryTimeout: 10 * time.Second}
 
-func newConnEnv(t *testing.T, o connOpts) *connEnv {
+func newConnEnv(t testing.TB, o connOpts) *connEnv {
 	t.Helper()
 	ctx := context.Background()
 	w, err := azuresim.DemoWorld()
@@ -173,7 +174,7 @@ func newConnEnv(t *testing.T, o connOpts) *connEnv {
 		go func() { _ = rt.Run(rctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })
 	}
-	return &connEnv{env: e, sim: sim, simLog: rl, az: az, rt: rt}
+	return &connEnv{env: e, sim: sim, simLog: rl, az: az, rt: rt, eng: eng}
 }
 
 // spConnector is an account connector of app in tenant that connects
@@ -257,7 +258,7 @@ func unregisteredCert(t *testing.T, notAfter time.Time) []byte {
 	return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})...)
 }
 
-func closedAddr(t *testing.T) string {
+func closedAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -522,7 +523,7 @@ func TestConnectionTestTransportFailures(t *testing.T) {
 		hostOnly bool
 	}{
 		{name: "login endpoint refuses connections", reason: "CloudUnreachable", opts: func(host *string) connOpts {
-			return connOpts{override: func(t *testing.T, o *cloud.Override) {
+			return connOpts{override: func(t testing.TB, o *cloud.Override) {
 				*host = closedAddr(t)
 				c := o.Clouds[cloud.Public]
 				c.AuthorityHost = "https://" + *host + "/"
@@ -530,14 +531,14 @@ func TestConnectionTestTransportFailures(t *testing.T) {
 			}}
 		}, inMsg: []string{"connection was refused"}, inHint: []string{"proxy"}},
 		{name: "the cloud's certificate is not trusted", reason: "TLSFailure", opts: func(host *string) connOpts {
-			return connOpts{override: func(t *testing.T, o *cloud.Override) {
+			return connOpts{override: func(t testing.TB, o *cloud.Override) {
 				*host = strings.TrimSuffix(strings.TrimPrefix(o.Clouds[cloud.Public].AuthorityHost, "https://"), "/")
 				o.CABundle = ""
 			}}
 		}, inMsg: []string{"unknown authority"}, inHint: []string{"trust store"}},
 		{name: "ARM does not answer in time", reason: "Timeout", opts: func(host *string) connOpts {
 			return connOpts{
-				override: func(t *testing.T, o *cloud.Override) {
+				override: func(t testing.TB, o *cloud.Override) {
 					*host = strings.TrimPrefix(o.Clouds[cloud.Public].ResourceManager, "https://")
 				},
 				factory: func(fo *azure.Options) {
