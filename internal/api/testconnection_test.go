@@ -672,19 +672,46 @@ func TestConnectionRetestAndForget(t *testing.T) {
 	if st["status"] != "SUCCESS" || st["errors"] != nil {
 		t.Fatalf("status after the re-test %v", st)
 	}
+	// Updating a connector drops its credential at once.
+	if d := e.test("keep"); d["status"] != "SUCCESS" {
+		t.Fatalf("result %v", d)
+	}
+	n := e.az.Cached()
+	upd := spConnector("keep", readerApp, demoTenant, "Secret", "account.keep-secret", false)
+	upd["connector"].(map[string]any)["description"] = "updated"
+	e.must(e.req("PUT", "/ng/api/connectors"+q("", ""), e.admin, upd))
+	if got := e.az.Cached(); got != n-1 {
+		t.Fatalf("%d cached credentials after updating a connector, want %d", got, n-1)
+	}
+	if d := e.test("keep"); d["status"] != "SUCCESS" {
+		t.Fatalf("result %v", d)
+	}
 	e.must(e.req("DELETE", "/ng/api/connectors/keep"+q("", ""), e.admin, nil))
-	if n := e.az.Cached(); n != 1 {
-		t.Fatalf("%d cached credentials after deleting a connector, want 1", n)
+	if got := e.az.Cached(); got != n-1 {
+		t.Fatalf("%d cached credentials after deleting a connector, want %d", got, n-1)
 	}
 	e.checkNoLeak(t, "planted-rotated-secret-0003", readerSecret, expiredSecret)
 }
 
-// TestRetesterPeriodic: every connector is re-tested each interval, and a
-// connector whose secret expired meanwhile shows it.
+// TestRetesterPeriodic: every connector is re-tested each interval: a
+// certificate about to expire shows as a warning on its connector without
+// anyone testing it, and a connector whose secret expired meanwhile shows
+// that.
 func TestRetesterPeriodic(t *testing.T) {
-	e := newConnEnv(t, connOpts{interval: 50 * time.Millisecond})
+	e := newConnEnv(t, connOpts{interval: 50 * time.Millisecond, world: func(w *azuresim.World) {
+		for _, a := range w.Tenants[0].Apps {
+			if a.Name == "azimuth-cert" {
+				a.Certificates = append(a.Certificates, &azuresim.AppCertificate{Name: "soon", Generate: &azuresim.CertGeneration{ValidFor: azuresim.Duration(5 * 24 * time.Hour)}})
+			}
+		}
+	}})
 	e.withSecret("tick", readerApp, demoTenant, readerSecret)
+	e.withCert("soon", certApp, e.certPEM("soon"))
 	waitFor(t, "a periodic re-test", func() bool { return e.status("tick")["status"] == "SUCCESS" })
+	waitFor(t, "the expiring certificate's warning", func() bool {
+		st := e.status("soon")
+		return st["status"] == "SUCCESS" && str(firstError(st), "reason") == "CertificateExpiresSoon" && firstError(st)["level"] == "WARNING"
+	})
 	if err := e.sim.SetSecretExpiry(demoDomain, "azimuth-reader", readerSecretID, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}

@@ -179,5 +179,6 @@ func (c Server) String() string {
 func (c Server) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen), slog.String("dataDir", c.DataDir), slog.String("database", c.RedactedDatabaseURL()),
-		slog.String("masterKeyFile", c.MasterKeyFile), slog.String("account", c.Account), slog.Bool("dev", c.Dev))
+		slog.String("masterKeyFile", c.MasterKeyFile), slog.String("account", c.Account), slog.Bool("dev", c.Dev),
+		slog.Duration("retestInterval", c.RetestInterval))
 }
