@@ -139,6 +139,9 @@ func (c *Server) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown timeout must be positive"))
 	}
+	if c.RetestInterval < 0 || (c.RetestInterval > 0 && c.RetestInterval < time.Minute) {
+		errs = append(errs, fmt.Errorf("retest interval %s: want 0 (off) or at least 1m", c.RetestInterval))
+	}
 	return errors.Join(errs...)
 }
 
