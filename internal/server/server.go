@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/access"
@@ -24,6 +25,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/azure"
 	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/config"
+	"github.com/azimuthcd/azimuth/internal/conntest"
 	"github.com/azimuthcd/azimuth/internal/engine"
 	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/secret"
@@ -66,6 +68,10 @@ type Server struct {
 	// MasterKeyCreated reports that dev mode generated the master key.
 	MasterKeyCreated bool
 
+	// retester re-tests connectors and drops cached credentials on change
+	// (retest.go).
+	retester atomic.Pointer[conntest.Retester]
+
 	mu       sync.Mutex
 	jobs     []Job
 	listener net.Listener
@@ -107,7 +113,7 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 		_ = s.Store.Close()
 		return nil, fmt.Errorf("refusing to start: %w (the master key file is %s)", err, cfg.MasterKeyFile)
 	}
-	s.Services = service.New(service.Deps{Store: s.Store, Keyring: s.Keyring, Logger: log})
+	s.Services = service.New(service.Deps{Store: s.Store, Keyring: s.Keyring, Logger: log, OnChange: s.onChange})
 	tok, id, created, err := s.Services.Scopes.Bootstrap(ctx, cfg.Account)
 	if err != nil {
 		_ = s.Store.Close()
@@ -138,6 +144,7 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 	s.Engine = engine.New(engine.Deps{Secrets: s.Services.Secrets, Env: ops.NewEnv(log, s.Azure, ""), Logger: log})
 	s.api = api.New(api.Deps{Services: s.Services, Health: s.Store, Logger: log, Version: Version, Tasks: s.Engine})
 	s.AddJob(Job{Name: "keyring-reload", Run: s.reloadKeyring})
+	s.addRetester()
 	return s, nil
 }
 
