@@ -286,6 +286,9 @@ func (u *UI) call(ctx context.Context, s *session, method, path string, q url.Va
 	if err != nil {
 		return 0, err
 	}
+	if req.Body == nil {
+		req.Body = http.NoBody // as a server request always has one
+	}
 	req.Header.Set("x-api-key", s.key)
 	req.Header.Set("Accept", "application/json")
 	req.RemoteAddr = "127.0.0.1:0"

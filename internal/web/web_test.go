@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/config"
 	"github.com/azimuthcd/azimuth/internal/server"
 	"github.com/azimuthcd/azimuth/internal/web"
@@ -259,5 +260,70 @@ func TestPagesShowWhatTheKeyMaySee(t *testing.T) {
 	res, _ = e.do(viewer, http.MethodGet, "/ui/", nil, "")
 	if res.StatusCode != http.StatusFound {
 		t.Fatalf("revoked key still signed in: %d", res.StatusCode)
+	}
+}
+
+// TestConnectionButton presses "Test connection" on a connector that
+// connects through the server to the Azure simulator: the page shows the
+// outcome, and the connector's status then shows it too.
+func TestConnectionButton(t *testing.T) {
+	world, err := azuresim.DemoWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := azuresim.StartForTestWith(t, azuresim.Options{World: world})
+	dir := t.TempDir()
+	cc := filepath.Join(dir, "cloud.json")
+	if err := sim.Override().Write(cc); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Server{Listen: "127.0.0.1:0", DataDir: dir, Account: "acme", LogLevel: "info", LogFormat: "text",
+		ShutdownTimeout: time.Second, Dev: true, DatabaseURL: filepath.Join(dir, "azimuth.db"), MasterKeyFile: filepath.Join(dir, "master.key"),
+		CloudConfig: cc}
+	s, err := server.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Store.Close() })
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	e := &uiEnv{t: t, srv: ts, admin: s.AdminKey.Reveal()}
+	q := "?accountIdentifier=acme"
+	for _, c := range []struct{ id, app, secret, want, reason string }{
+		{"good", "30000000-0000-4000-8000-000000000001", "demo-reader-secret-0001", "SUCCESS", ""},
+		{"expired", "30000000-0000-4000-8000-000000000003", "demo-expired-secret-0003", "FAILURE", "ClientSecretExpired"},
+	} {
+		e.mustAPI(http.MethodPost, "/ng/api/v2/secrets"+q, e.admin, secretDoc("s-"+c.id, ""))
+		doc := secretDoc("s-"+c.id, "")
+		doc["secret"].(map[string]any)["spec"].(map[string]any)["value"] = c.secret
+		e.mustAPI(http.MethodPut, "/ng/api/v2/secrets/s-"+c.id+q, e.admin, doc)
+		conn := connectorDoc(c.id, "", "")
+		spec := conn["connector"].(map[string]any)["spec"].(map[string]any)["credential"].(map[string]any)["spec"].(map[string]any)
+		spec["applicationId"], spec["tenantId"] = c.app, "10000000-0000-4000-8000-000000000001"
+		spec["auth"].(map[string]any)["spec"].(map[string]any)["secretRef"] = "account.s-" + c.id
+		e.mustAPI(http.MethodPost, "/ng/api/connectors"+q, e.admin, conn)
+
+		b := e.browser()
+		e.login(b, e.admin)
+		res, body := e.do(b, http.MethodPost, "/ui/connectors/"+c.id+"/test", url.Values{}, ts.URL)
+		if res.StatusCode != http.StatusOK || !strings.Contains(body, `aria-label="connection test result"`) {
+			t.Fatalf("%s: %d %s", c.id, res.StatusCode, body)
+		}
+		if !strings.Contains(body, `<span class="status `+strings.ToLower(c.want)+`">`+c.want+`</span></h2>`) {
+			t.Fatalf("%s: result is not %s: %s", c.id, c.want, body)
+		}
+		if c.reason != "" && (!strings.Contains(body, c.reason) || !strings.Contains(body, "What to do:")) {
+			t.Fatalf("%s: no reason and hint: %s", c.id, body)
+		}
+		if c.want == "SUCCESS" && !strings.Contains(body, "subscription(s) visible") {
+			t.Fatalf("%s: no subscriptions shown: %s", c.id, body)
+		}
+		if strings.Contains(body, c.secret) {
+			t.Fatalf("%s: the secret reached the page", c.id)
+		}
+		_, body = e.do(b, http.MethodGet, "/ui/connectors", nil, "")
+		if !strings.Contains(body, `<span class="status `+strings.ToLower(c.want)+`">`) {
+			t.Fatalf("%s: list does not show the status: %s", c.id, body)
+		}
 	}
 }
