@@ -81,7 +81,16 @@ type Request struct {
 	ManagementGroups []string `json:"managementGroups,omitempty"`
 	// Identity is how the connector authenticates (notes only).
 	Identity IdentityKind `json:"identity,omitempty"`
+	// VisibleSubscriptions are the subscriptions ARM lists for the
+	// identity: those where it holds any role, at the subscription, above
+	// it or on anything inside it. ARM lets such an identity read the
+	// subscription itself whatever its roles grant, so
+	// Microsoft.Resources/subscriptions/read is not missing there.
+	VisibleSubscriptions []string `json:"visibleSubscriptions,omitempty"`
 }
+
+// subscriptionRead is the action ARM grants by visibility.
+const subscriptionRead = "Microsoft.Resources/subscriptions/read"
 
 // Status is a capability's outcome.
 type Status string
@@ -340,6 +349,13 @@ func checkOne(c *Capability, target Scope, req Request, effective map[string]*Se
 		}
 	}
 	missing := set.Missing(ops)
+	if sub := scope.SubscriptionID(); sub != "" && slices.ContainsFunc(req.VisibleSubscriptions, func(v string) bool { return strings.EqualFold(v, sub) }) {
+		before := len(missing)
+		missing = slices.DeleteFunc(missing, func(op Operation) bool { return !op.Data && strings.EqualFold(op.Name, subscriptionRead) })
+		if len(missing) < before {
+			v.Notes = append(v.Notes, fmt.Sprintf("%s is not granted by a role at %s, but ARM shows a subscription to every identity holding a role in it, so the identity can read it.", subscriptionRead, scope))
+		}
+	}
 	for _, op := range missing {
 		if op.Data {
 			v.MissingDataActions = append(v.MissingDataActions, op.Name)
