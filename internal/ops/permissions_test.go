@@ -638,3 +638,63 @@ func TestGeneratedRolesInSimulator(t *testing.T) {
 	}
 	t.Logf("%d operations outside the generated roles refused", refused)
 }
+
+// TestDeepConnectionTest: the connection test with a scope and
+// capabilities (from its parameters or the connector's tags) reports the
+// check and fails when a capability is denied.
+func TestDeepConnectionTest(t *testing.T) {
+	h, ids, _ := newPermHarness(t)
+	find := func(role, at string) pIdentity {
+		for _, id := range ids {
+			if id.role == role && id.at == at {
+				return id
+			}
+		}
+		t.Fatalf("no identity %s@%s", role, at)
+		return pIdentity{}
+	}
+	run := func(in Input) *ValidationResult {
+		t.Helper()
+		out, err := Validate(context.Background(), h.env, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*ValidationResult)
+	}
+	// AcrPull on the registry: authenticates, but cannot list registries.
+	in := pInput(find("AcrPull", "resource"), "", ValidateParams{Scope: pReg, Capabilities: []string{"acr"}})
+	res := run(in)
+	if res.Status != StatusFailure || res.Reason != ReasonPermissionsMissing || res.Permissions == nil || res.Permissions.Allowed || res.Identity == nil {
+		t.Fatalf("%+v", res)
+	}
+	if len(res.Errors) != 2 || !strings.Contains(res.Errors[0].Message, "acr.list-registries needs Microsoft.ContainerRegistry/registries/read at "+pSubID) ||
+		!strings.Contains(res.Errors[0].Message, "assign Reader") || res.Errors[0].Code != 403 || res.ErrorSummary == nil {
+		t.Fatalf("errors %+v", res.Errors)
+	}
+	// Reader on the subscription: everything acr needs to look.
+	res = run(pInput(find("Reader", "subscription"), "", ValidateParams{Scope: pSubID, Capabilities: []string{"acr.list-registries", "acr.read-metadata"}}))
+	if res.Status != StatusSuccess || res.Permissions == nil || !res.Permissions.Allowed || res.Errors != nil {
+		t.Fatalf("%+v", res)
+	}
+	// Stored in the connector's tags; no body.
+	in = pInput(find("Contributor", "resourceGroup"), "", nil)
+	in.Params = nil
+	in.Connector.Tags = map[string]string{TagCapabilities: "webapp,vm", TagScope: pRG}
+	res = run(in)
+	if res.Status != StatusSuccess || res.Permissions == nil || len(res.Permissions.Verdicts) != 5 || res.Permissions.Scope != pRG {
+		t.Fatalf("%+v", res)
+	}
+	// Without a scope and with one visible subscription: that one.
+	res = run(pInput(find("Reader", "subscription"), "", ValidateParams{Capabilities: []string{"aks"}}))
+	if res.Permissions == nil || res.Permissions.Scope != pSubID || res.Status != StatusFailure {
+		t.Fatalf("%+v", res)
+	}
+	// Bad capabilities are the caller's mistake.
+	if _, err := Validate(context.Background(), h.env, pInput(find("Reader", "subscription"), "", ValidateParams{Scope: pSubID, Capabilities: []string{"nope"}})); !failure.Is(err, failure.Invalid) {
+		t.Fatalf("%v", err)
+	}
+	// A plain test stays a plain test.
+	if res = run(pInput(find("Reader", "subscription"), "", nil)); res.Status != StatusSuccess || res.Permissions != nil {
+		t.Fatalf("%+v", res)
+	}
+}

@@ -128,9 +128,14 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 		return nil, err
 	}
 	params.defaults(in.Connector.Tags)
-	if len(params.Capabilities) > 0 && params.Scope != "" {
-		if err := (&PermissionsCheckParams{Scope: params.Scope, Capabilities: params.Capabilities}).validate(); err != nil {
-			return nil, err
+	if params.Scope != "" {
+		if _, err := permission.ParseScope(params.Scope); err != nil {
+			return nil, failure.InvalidField("scope", "%s", failureText(err))
+		}
+	}
+	if len(params.Capabilities) > 0 {
+		if _, err := permission.Resolve(params.Capabilities, permission.Scope{}); err != nil && !strings.Contains(failureText(err), "\"arm\"") {
+			return nil, failure.InvalidField("capabilities", "%s", failureText(err))
 		}
 	}
 	start := env.now()
