@@ -698,3 +698,106 @@ func TestDeepConnectionTest(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 }
+
+// TestWildcardRolesThroughARM: custom roles written with Azure's wildcard
+// forms, created and assigned over ARM, read back through
+// Microsoft.Authorization/permissions: the verdicts follow Azure's rules
+// ("*" spans segments, case does not matter, NotActions and NotDataActions
+// subtract within their own role and deny nothing another role grants),
+// and the simulator agrees operation by operation.
+func TestWildcardRolesThroughARM(t *testing.T) {
+	h, ids, admin := newPermHarness(t)
+	var fresh []pIdentity
+	for _, id := range ids {
+		if id.role == "Generated" {
+			fresh = append(fresh, id)
+		}
+	}
+	aksData := "Microsoft.ContainerService/managedClusters/"
+	cases := []struct {
+		name   string
+		roles  []permission.RoleDefinition
+		scope  string
+		caps   []string
+		status map[string]permission.Status
+		// missing, when set, is the exact list for that capability.
+		missing map[string][]string
+	}{
+		{
+			name:  "*/read reads everything, pull included",
+			roles: []permission.RoleDefinition{{Actions: []string{"*/read"}}},
+			scope: pRG, caps: []string{"acr.pull", "aks.read", "aks.user-credentials"},
+			status: map[string]permission.Status{"acr.pull": permission.StatusAllowed, "aks.read": permission.StatusAllowed, "aks.user-credentials": permission.StatusDenied},
+		},
+		{
+			name:  "provider wildcard minus pull",
+			roles: []permission.RoleDefinition{{Actions: []string{"Microsoft.ContainerRegistry/*"}, NotActions: []string{"Microsoft.ContainerRegistry/registries/pull/read"}}},
+			scope: pReg, caps: []string{"acr.read-metadata", "acr.pull"},
+			status:  map[string]permission.Status{"acr.read-metadata": permission.StatusDenied, "acr.pull": permission.StatusDenied},
+			missing: map[string][]string{"acr.read-metadata": {"Microsoft.ContainerRegistry/registries/pull/read"}},
+		},
+		{
+			name:  "mid-path wildcard, any case",
+			roles: []permission.RoleDefinition{{Actions: []string{"microsoft.containerservice/MANAGEDCLUSTERS/*/action"}}},
+			scope: pAKS, caps: []string{"aks.read", "aks.user-credentials", "aks.admin-credentials"},
+			status: map[string]permission.Status{"aks.read": permission.StatusDenied, "aks.user-credentials": permission.StatusAllowed, "aks.admin-credentials": permission.StatusAllowed},
+		},
+		{
+			name:  "data wildcard minus secrets",
+			roles: []permission.RoleDefinition{{DataActions: []string{aksData + "*"}, NotDataActions: []string{aksData + "secrets/*"}}},
+			scope: pNS, caps: []string{"aks.deploy"},
+			status:  map[string]permission.Status{"aks.deploy": permission.StatusDenied},
+			missing: map[string][]string{"aks.deploy": {aksData + "secrets/read", aksData + "secrets/write", aksData + "secrets/delete"}},
+		},
+		{
+			name: "NotActions deny nothing another role grants",
+			roles: []permission.RoleDefinition{
+				{Actions: []string{aksData + "*"}, NotActions: []string{aksData + "listClusterAdminCredential/action"}},
+				{Actions: []string{aksData + "listClusterAdminCredential/action"}},
+			},
+			scope: pAKS, caps: []string{"aks.admin-credentials", "aks.user-credentials"},
+			status: map[string]permission.Status{"aks.admin-credentials": permission.StatusAllowed, "aks.user-credentials": permission.StatusAllowed},
+		},
+		{
+			name:  "data actions are not actions",
+			roles: []permission.RoleDefinition{{DataActions: []string{"*"}}},
+			scope: pAKS, caps: []string{"aks.read", "aks.deploy"},
+			status: map[string]permission.Status{"aks.read": permission.StatusDenied, "aks.deploy": permission.StatusAllowed},
+		},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fresh[i]
+			for j, r := range tc.roles {
+				r.Name = fmt.Sprintf("Wildcard %d.%d", i, j)
+				r.IsCustom, r.AssignableScopes = true, []string{pSubID}
+				for _, l := range []*[]string{&r.Actions, &r.NotActions, &r.DataActions, &r.NotDataActions} {
+					if *l == nil {
+						*l = []string{}
+					}
+				}
+				h.createCustomRole(t, admin, fmt.Sprintf("8c000000-0000-4000-8000-0000000%02d%03d", i, j), r, id, []string{tc.scope})
+			}
+			res := h.check(t, id, tc.scope, tc.caps...)
+			for _, v := range res.Verdicts {
+				if want, ok := tc.status[v.Capability]; ok && v.Status != want {
+					t.Errorf("%s: %s, want %s (missing %v %v)", v.Capability, v.Status, want, v.MissingActions, v.MissingDataActions)
+				}
+				got := append(slices.Clone(v.MissingActions), v.MissingDataActions...)
+				if want, ok := tc.missing[v.Capability]; ok && !slices.Equal(got, want) {
+					t.Errorf("%s: missing %v, want %v", v.Capability, got, want)
+				}
+				c, _ := permission.Lookup(v.Capability)
+				var simMissing []string
+				for _, op := range c.Operations() {
+					if d, _ := h.simDenies(t, id, op, v.Scope); d {
+						simMissing = append(simMissing, op.Name)
+					}
+				}
+				if !slices.Equal(got, simMissing) {
+					t.Errorf("%s: missing %v, the simulator refuses %v", v.Capability, got, simMissing)
+				}
+			}
+		})
+	}
+}
