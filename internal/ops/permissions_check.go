@@ -191,7 +191,10 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		listScope, _ = target.Up(permission.LevelSubscription)
 	}
 	var listed bool
-	if wrongTenant == nil {
+	// At the tenant root ("/") only the effective permissions are read: the
+	// SDK cannot address role assignments there, and they are rare
+	// (elevated access).
+	if wrongTenant == nil && listScope.Level() != permission.LevelTenant {
 		logf(in.Log, "listing the role assignments of %s at %s", id.ObjectID, listScope)
 		as, err := rd.assignments(ctx, listScope.String(), id.ObjectID, id.TenantID)
 		r := PermissionRead{Scope: listScope.String(), Source: sourceRoleAssignments, Entries: len(as)}
@@ -220,7 +223,7 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		// on the subscription is needed.
 		if inferred := inferAssignments(chainOf(target), read); len(inferred) > 0 {
 			req.Assignments = inferred
-			res.Notes = append(res.Notes, "The identity may not list its role assignments (Microsoft.Authorization/roleAssignments/read); the roles named below were recognised from its effective permissions along the scope's path.")
+			res.Notes = append(res.Notes, "The identity may not list its role assignments (Microsoft.Authorization/roleAssignments/read); the roles named in the verdicts were recognised from its effective permissions along the scope's path.")
 		}
 	}
 	if wrongTenant != nil {

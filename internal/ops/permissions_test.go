@@ -100,6 +100,7 @@ func permWorld() (*azuresim.World, []pIdentity, pIdentity) {
 		return g
 	}
 	ten := &azuresim.Tenant{ID: pTenant, Domain: "perm.example",
+		ManagementGroups: []*azuresim.ManagementGroup{{Name: "platform", Subscriptions: []string{pSub}}},
 		Subscriptions: []*azuresim.Subscription{
 			{ID: pSub, DisplayName: "Apps", ResourceGroups: []*azuresim.ResourceGroup{rg("rg-app", true), rg("rg-other", false)}},
 			{ID: pSub2, DisplayName: "Sandbox", ResourceGroups: []*azuresim.ResourceGroup{{Name: "rg-sandbox"}}},
@@ -481,6 +482,11 @@ func TestPermissionsCheckNamesMistakes(t *testing.T) {
 		if !hasMistake(v, permission.MistakeAcrPullInsteadOfReader) {
 			t.Errorf("AcrPull not recognised (it may not list its assignments; the role comes from its effective permissions): %+v", v.Mistakes)
 		}
+		// Reader on the subscription also covers the registry's metadata:
+		// one assignment fixes both.
+		if len(res.Fixes) != 1 || res.Fixes[0].Role.Name != "Reader" || res.Fixes[0].Scope != pSubID {
+			t.Errorf("fixes %+v", res.Fixes)
+		}
 		if p := verdict(res, "acr.pull"); p.Status != permission.StatusAllowed {
 			t.Errorf("acr.pull %+v", p)
 		}
@@ -537,6 +543,18 @@ func TestPermissionsCheckNamesMistakes(t *testing.T) {
 			if v.Status != permission.StatusDenied {
 				t.Errorf("%+v", v)
 			}
+		}
+	})
+	t.Run("management group and tenant deployments", func(t *testing.T) {
+		owner := find("Owner", "subscription")
+		res := h.check(t, owner, "/", "arm")
+		t.Logf("reads at /: %+v", res.Reads)
+		if len(res.Verdicts) != 1 || res.Verdicts[0].Capability != "arm.deploy-tenant" || res.Verdicts[0].Status != permission.StatusDenied || res.Verdicts[0].Scope != "/" {
+			t.Fatalf("%+v %+v", res.Verdicts, res.Reads)
+		}
+		res = h.check(t, owner, "/providers/Microsoft.Management/managementGroups/platform", "arm")
+		if len(res.Verdicts) != 1 || res.Verdicts[0].Capability != "arm.deploy-management-group" || res.Verdicts[0].Status != permission.StatusDenied {
+			t.Fatalf("%+v %+v", res.Verdicts, res.Reads)
 		}
 	})
 	t.Run("bad parameters", func(t *testing.T) {

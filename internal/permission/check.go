@@ -482,9 +482,34 @@ func groupFixes(vs []Verdict) []Fix {
 			g.missing = appendOp(g.missing, Operation{Name: a, Data: true})
 		}
 	}
+	fixes := make([][]Fix, len(groups))
+	for i, g := range groups {
+		fixes[i] = chooseRoles(g.caps, g.missing, g.scope)
+	}
+	// A group needs no assignment of its own when a role assigned for a
+	// broader group already grants what it misses (Reader on the
+	// subscription covers the registry's Reader).
 	var out []Fix
-	for _, g := range groups {
-		out = append(out, chooseRoles(g.caps, g.missing, g.scope)...)
+	for i, g := range groups {
+		covered := false
+		for j, h := range groups {
+			if i == j || h.scope.Equal(g.scope) || !h.scope.Contains(g.scope, nil) {
+				continue
+			}
+			var perms []Permission
+			for _, f := range fixes[j] {
+				if r := builtinRef(f.Role.ID); r != nil {
+					perms = append(perms, r.Permissions...)
+				}
+			}
+			if len(perms) > 0 && len(Compile(perms).Missing(g.missing)) == 0 {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, fixes[i]...)
+		}
 	}
 	return out
 }
