@@ -131,7 +131,7 @@ func TestPermissionRoutes(t *testing.T) {
 			all := true
 			for _, v := range vs {
 				var simMissing []string
-				c := capabilityOps(t, e, v.Capability)
+				c := permCapabilityOps(t, e, v.Capability)
 				for _, op := range c {
 					if !sim.CheckAccess(permTenant, permApps[i].object, op.name, v.Scope, op.data) &&
 						!(op.name == "Microsoft.Resources/subscriptions/read" && app.role != "") {
@@ -226,13 +226,13 @@ func TestPermissionRoutes(t *testing.T) {
 	}
 }
 
-type capOp struct {
+type permCapOp struct {
 	name string
 	data bool
 }
 
-// capabilityOps reads a capability's operations from the catalogue route.
-func capabilityOps(t *testing.T, e *env, id string) []capOp {
+// permCapabilityOps reads a capability's operations from the catalogue route.
+func permCapabilityOps(t *testing.T, e *env, id string) []permCapOp {
 	t.Helper()
 	r := e.must(e.req("GET", "/ng/api/azimuth/permissions/capabilities"+q("", ""), e.admin, nil))
 	var body struct {
@@ -249,12 +249,12 @@ func capabilityOps(t *testing.T, e *env, id string) []capOp {
 	}
 	for _, c := range body.Data.Capabilities {
 		if c.ID == id {
-			var out []capOp
+			var out []permCapOp
 			for _, a := range c.Actions {
-				out = append(out, capOp{name: a})
+				out = append(out, permCapOp{name: a})
 			}
 			for _, a := range c.DataActions {
-				out = append(out, capOp{name: a, data: true})
+				out = append(out, permCapOp{name: a, data: true})
 			}
 			return out
 		}

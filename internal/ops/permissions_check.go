@@ -114,17 +114,17 @@ func (p *PermissionsCheckParams) validate() error {
 	var fs failure.Fields
 	sc, err := permission.ParseScope(p.Scope)
 	if err != nil {
-		fs.Add("scope", "%s", failureText(err))
+		fs.Add("scope", "%s", permFieldText(err))
 	}
 	if len(p.Capabilities) == 0 {
 		fs.Add("capabilities", "name at least one capability or alias (acr, aks, webapp, vm, arm, blueprint, base, ...)")
 	} else if _, err := permission.Resolve(p.Capabilities, sc); err != nil && !sc.IsZero() {
-		fs.Add("capabilities", "%s", failureText(err))
+		fs.Add("capabilities", "%s", permFieldText(err))
 	}
 	return fs.Err()
 }
 
-func failureText(err error) string {
+func permFieldText(err error) string {
 	if fe, ok := failure.As(err); ok {
 		if len(fe.Fields) > 0 {
 			return fe.Fields[0].Message
@@ -151,11 +151,11 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		return nil, err
 	}
 	res := &PermissionsCheckResult{Identity: id, CredentialType: string(cred.Kind), Reads: []PermissionRead{}}
-	req := permission.Request{Scope: target.String(), Capabilities: p.Capabilities, TenantID: id.TenantID, Identity: identityKind(cred.Kind)}
+	req := permission.Request{Scope: target.String(), Capabilities: p.Capabilities, TenantID: id.TenantID, Identity: permIdentityKind(cred.Kind)}
 
 	// Effective permissions: along the target's chain (subscription,
 	// resource group, resource...) and at every grant scope.
-	scopes := chainOf(target)
+	scopes := scopeChain(target)
 	for _, g := range grants {
 		if !slices.ContainsFunc(scopes, func(s permission.Scope) bool { return strings.EqualFold(s.String(), g) }) {
 			scopes = append(scopes, permission.MustParseScope(g))
@@ -221,7 +221,7 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		// The roles behind the effective permissions, recognised among the
 		// built-in roles: enough to name AcrPull on a registry when Reader
 		// on the subscription is needed.
-		if inferred := inferAssignments(chainOf(target), read); len(inferred) > 0 {
+		if inferred := inferAssignments(scopeChain(target), read); len(inferred) > 0 {
 			req.Assignments = inferred
 			res.Notes = append(res.Notes, "The identity may not list its role assignments (Microsoft.Authorization/roleAssignments/read); the roles named in the verdicts were recognised from its effective permissions along the scope's path.")
 		}
@@ -273,7 +273,7 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 
 // chainOf is target's path from its subscription down (for targets above a
 // subscription: target alone).
-func chainOf(target permission.Scope) []permission.Scope {
+func scopeChain(target permission.Scope) []permission.Scope {
 	var out []permission.Scope
 	for s := target; !s.IsZero() && s.Level() >= permission.LevelSubscription; s = s.Parent() {
 		out = append(out, s)
@@ -288,7 +288,7 @@ func chainOf(target permission.Scope) []permission.Scope {
 	return out
 }
 
-func identityKind(k azure.Kind) permission.IdentityKind {
+func permIdentityKind(k azure.Kind) permission.IdentityKind {
 	switch k {
 	case azure.KindClientSecret, azure.KindClientCertificate:
 		return permission.IdentityServicePrincipal
@@ -419,11 +419,11 @@ type rbacReader struct {
 	raw   *arm.Client
 	roles *armauthorization.RoleDefinitionsClient
 	// defs caches the custom role definitions read during one check.
-	defs map[string]roleDef
+	defs map[string]customRoleDef
 	subs []string
 }
 
-type roleDef struct {
+type customRoleDef struct {
 	name  string
 	perms []permission.Permission
 }
@@ -441,7 +441,7 @@ func newRBACReader(cred *azure.Credential) (*rbacReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("role definitions client: %w", err)
 	}
-	return &rbacReader{cred: cred, raw: raw, roles: roles, defs: map[string]roleDef{}}, nil
+	return &rbacReader{cred: cred, raw: raw, roles: roles, defs: map[string]customRoleDef{}}, nil
 }
 
 // permissions reads GET {scope}/providers/Microsoft.Authorization/permissions,
@@ -478,7 +478,7 @@ func (r *rbacReader) permissions(ctx context.Context, scope string) ([]permissio
 		}
 		for _, p := range body.Value {
 			if p != nil {
-				out = append(out, fromSDK(p))
+				out = append(out, permissionFromSDK(p))
 			}
 		}
 		if body.NextLink == nil || *body.NextLink == "" {
@@ -489,7 +489,7 @@ func (r *rbacReader) permissions(ctx context.Context, scope string) ([]permissio
 	return out, nil
 }
 
-func fromSDK(p *armauthorization.Permission) permission.Permission {
+func permissionFromSDK(p *armauthorization.Permission) permission.Permission {
 	strs := func(in []*string) []string {
 		out := []string{}
 		for _, s := range in {
@@ -558,10 +558,10 @@ func (r *rbacReader) definition(ctx context.Context, id string) (string, []permi
 	var perms []permission.Permission
 	for _, p := range resp.Properties.Permissions {
 		if p != nil {
-			perms = append(perms, fromSDK(p))
+			perms = append(perms, permissionFromSDK(p))
 		}
 	}
-	d := roleDef{name: deref(resp.Properties.RoleName), perms: perms}
+	d := customRoleDef{name: deref(resp.Properties.RoleName), perms: perms}
 	r.defs[key] = d
 	return d.name, d.perms
 }

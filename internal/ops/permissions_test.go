@@ -154,6 +154,11 @@ type permHarness struct {
 
 func newPermHarness(t *testing.T) (*permHarness, []pIdentity, pIdentity) {
 	t.Helper()
+	return newPermHarnessTB(t)
+}
+
+func newPermHarnessTB(t testing.TB) (*permHarness, []pIdentity, pIdentity) {
+	t.Helper()
 	w, ids, admin := permWorld()
 	sim := azuresim.StartForTestWith(t, azuresim.Options{World: w})
 	f, err := azure.NewFactory(azure.Options{Override: sim.Override()})
@@ -242,52 +247,52 @@ func (h *permHarness) call(t *testing.T, id pIdentity, method, path string, body
 // probe is an operation the simulator serves over HTTP, authorised with
 // action at the scope it is sent to. full, for lists, is the number of
 // items a caller allowed at that scope sees.
-type probe struct {
+type permProbe struct {
 	method, path string
 	body         any
 	full         int
 }
 
-var deploymentBody = map[string]any{"properties": map[string]any{"mode": "Incremental", "template": map[string]any{
+var permDeploymentBody = map[string]any{"properties": map[string]any{"mode": "Incremental", "template": map[string]any{
 	"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#", "contentVersion": "1.0.0.0", "resources": []any{}}}}
 
-// probesAt are the HTTP probes of the actions authorised exactly at scope.
-func probesAt(scope string) map[string]probe {
-	dep := func(at string) map[string]probe {
-		return map[string]probe{
+// permProbesAt are the HTTP probes of the actions authorised exactly at scope.
+func permProbesAt(scope string) map[string]permProbe {
+	dep := func(at string) map[string]permProbe {
+		return map[string]permProbe{
 			"Microsoft.Resources/deployments/read":            {method: http.MethodGet, path: at + "/providers/Microsoft.Resources/deployments"},
-			"Microsoft.Resources/deployments/write":           {method: http.MethodPut, path: at + "/providers/Microsoft.Resources/deployments/probe", body: deploymentBody},
-			"Microsoft.Resources/deployments/validate/action": {method: http.MethodPost, path: at + "/providers/Microsoft.Resources/deployments/probe/validate", body: deploymentBody},
-			"Microsoft.Resources/deployments/whatIf/action":   {method: http.MethodPost, path: at + "/providers/Microsoft.Resources/deployments/probe/whatIf", body: deploymentBody},
+			"Microsoft.Resources/deployments/write":           {method: http.MethodPut, path: at + "/providers/Microsoft.Resources/deployments/probe", body: permDeploymentBody},
+			"Microsoft.Resources/deployments/validate/action": {method: http.MethodPost, path: at + "/providers/Microsoft.Resources/deployments/probe/validate", body: permDeploymentBody},
+			"Microsoft.Resources/deployments/whatIf/action":   {method: http.MethodPost, path: at + "/providers/Microsoft.Resources/deployments/probe/whatIf", body: permDeploymentBody},
 		}
 	}
-	out := map[string]probe{}
+	out := map[string]permProbe{}
 	switch scope {
 	case pSubID:
 		out = dep(pSubID)
-		out["Microsoft.Resources/subscriptions/read"] = probe{method: http.MethodGet, path: pSubID}
-		out["Microsoft.Resources/subscriptions/resourceGroups/read"] = probe{method: http.MethodGet, path: pSubID + "/resourcegroups", full: 2}
-		out["Microsoft.ContainerRegistry/registries/read"] = probe{method: http.MethodGet, path: pSubID + "/providers/Microsoft.ContainerRegistry/registries", full: 2}
-		out["Microsoft.Blueprint/blueprintAssignments/read"] = probe{method: http.MethodGet, path: pSubID + "/providers/Microsoft.Blueprint/blueprintAssignments"}
-		out["Microsoft.Authorization/roleAssignments/write"] = probe{method: http.MethodPut, path: pSubID + "/providers/Microsoft.Authorization/roleAssignments/8a000000-0000-4000-8000-000000000001",
+		out["Microsoft.Resources/subscriptions/read"] = permProbe{method: http.MethodGet, path: pSubID}
+		out["Microsoft.Resources/subscriptions/resourceGroups/read"] = permProbe{method: http.MethodGet, path: pSubID + "/resourcegroups", full: 2}
+		out["Microsoft.ContainerRegistry/registries/read"] = permProbe{method: http.MethodGet, path: pSubID + "/providers/Microsoft.ContainerRegistry/registries", full: 2}
+		out["Microsoft.Blueprint/blueprintAssignments/read"] = permProbe{method: http.MethodGet, path: pSubID + "/providers/Microsoft.Blueprint/blueprintAssignments"}
+		out["Microsoft.Authorization/roleAssignments/write"] = permProbe{method: http.MethodPut, path: pSubID + "/providers/Microsoft.Authorization/roleAssignments/8a000000-0000-4000-8000-000000000001",
 			body: map[string]any{"properties": map[string]any{"roleDefinitionId": pSubID + "/providers/Microsoft.Authorization/roleDefinitions/" + permission.RoleReader, "principalId": "83000000-0000-4000-8000-000000009999"}}}
 	case pRG:
 		out = dep(pRG)
-		out["Microsoft.Resources/subscriptions/resourceGroups/read"] = probe{method: http.MethodGet, path: pRG}
-		out["Microsoft.Web/sites/read"] = probe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Web/sites", full: 2}
-		out["Microsoft.Compute/virtualMachines/read"] = probe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Compute/virtualMachines", full: 2}
-		out["Microsoft.Network/networkInterfaces/read"] = probe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Network/networkInterfaces", full: 2}
-		out["Microsoft.Network/publicIPAddresses/read"] = probe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Network/publicIPAddresses", full: 2}
+		out["Microsoft.Resources/subscriptions/resourceGroups/read"] = permProbe{method: http.MethodGet, path: pRG}
+		out["Microsoft.Web/sites/read"] = permProbe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Web/sites", full: 2}
+		out["Microsoft.Compute/virtualMachines/read"] = permProbe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Compute/virtualMachines", full: 2}
+		out["Microsoft.Network/networkInterfaces/read"] = permProbe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Network/networkInterfaces", full: 2}
+		out["Microsoft.Network/publicIPAddresses/read"] = permProbe{method: http.MethodGet, path: pRG + "/providers/Microsoft.Network/publicIPAddresses", full: 2}
 	case pReg:
-		out["Microsoft.ContainerRegistry/registries/read"] = probe{method: http.MethodGet, path: pReg}
-		out["Microsoft.ContainerRegistry/registries/listCredentials/action"] = probe{method: http.MethodPost, path: pReg + "/listCredentials"}
+		out["Microsoft.ContainerRegistry/registries/read"] = permProbe{method: http.MethodGet, path: pReg}
+		out["Microsoft.ContainerRegistry/registries/listCredentials/action"] = permProbe{method: http.MethodPost, path: pReg + "/listCredentials"}
 	case pAKS:
-		out["Microsoft.ContainerService/managedClusters/read"] = probe{method: http.MethodGet, path: pAKS}
-		out["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"] = probe{method: http.MethodPost, path: pAKS + "/listClusterUserCredential"}
-		out["Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"] = probe{method: http.MethodPost, path: pAKS + "/listClusterAdminCredential"}
+		out["Microsoft.ContainerService/managedClusters/read"] = permProbe{method: http.MethodGet, path: pAKS}
+		out["Microsoft.ContainerService/managedClusters/listClusterUserCredential/action"] = permProbe{method: http.MethodPost, path: pAKS + "/listClusterUserCredential"}
+		out["Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"] = permProbe{method: http.MethodPost, path: pAKS + "/listClusterAdminCredential"}
 	case pSite:
-		out["Microsoft.Web/sites/read"] = probe{method: http.MethodGet, path: pSite}
-		out["Microsoft.Web/sites/slots/read"] = probe{method: http.MethodGet, path: pSite + "/slots"}
+		out["Microsoft.Web/sites/read"] = permProbe{method: http.MethodGet, path: pSite}
+		out["Microsoft.Web/sites/slots/read"] = permProbe{method: http.MethodGet, path: pSite + "/slots"}
 	}
 	return out
 }
@@ -297,7 +302,7 @@ func probesAt(scope string) map[string]probe {
 func (h *permHarness) simDenies(t *testing.T, id pIdentity, op permission.Operation, scope string) (denied, viaHTTP bool) {
 	t.Helper()
 	if !op.Data {
-		for action, p := range probesAt(scope) {
+		for action, p := range permProbesAt(scope) {
 			if !strings.EqualFold(action, op.Name) {
 				continue
 			}
@@ -358,8 +363,8 @@ func (h *permHarness) createCustomRole(t *testing.T, admin pIdentity, roleID str
 	}
 }
 
-// targetsOf are the scopes a capability is checked at.
-func targetsOf(capID string) []string {
+// permTargetsOf are the scopes a capability is checked at.
+func permTargetsOf(capID string) []string {
 	ts := []string{pSubID, pRG}
 	switch {
 	case strings.HasPrefix(capID, "acr."):
@@ -397,7 +402,7 @@ func TestPermissionsCheckAgreesWithSimulator(t *testing.T) {
 		for _, target := range []string{pSubID, pRG, pReg, pAKS, pNS, pSite, pSlot} {
 			var want []string
 			for _, c := range caps {
-				if slices.Contains(targetsOf(c), target) {
+				if slices.Contains(permTargetsOf(c), target) {
 					want = append(want, c)
 				}
 			}
@@ -641,7 +646,7 @@ func TestGeneratedRolesInSimulator(t *testing.T) {
 				}
 				refused++
 			}
-			for action, p := range probesAt(sc) {
+			for action, p := range permProbesAt(sc) {
 				// Reading the subscription is ARM's to grant: any role in
 				// it shows it.
 				if need[strings.ToLower(action)] || strings.EqualFold(action, "Microsoft.Resources/subscriptions/read") {

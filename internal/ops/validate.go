@@ -130,12 +130,12 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 	params.defaults(in.Connector.Tags)
 	if params.Scope != "" {
 		if _, err := permission.ParseScope(params.Scope); err != nil {
-			return nil, failure.InvalidField("scope", "%s", failureText(err))
+			return nil, failure.InvalidField("scope", "%s", permFieldText(err))
 		}
 	}
 	if len(params.Capabilities) > 0 {
-		if _, err := permission.Resolve(params.Capabilities, permission.Scope{}); err != nil && !strings.Contains(failureText(err), "\"arm\"") {
-			return nil, failure.InvalidField("capabilities", "%s", failureText(err))
+		if _, err := permission.Resolve(params.Capabilities, permission.Scope{}); err != nil && !strings.Contains(permFieldText(err), "\"arm\"") {
+			return nil, failure.InvalidField("capabilities", "%s", permFieldText(err))
 		}
 	}
 	start := env.now()

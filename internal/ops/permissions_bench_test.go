@@ -1,0 +1,41 @@
+package ops
+
+import (
+	"context"
+	"testing"
+)
+
+// BenchmarkPermissionsCheck is one permissions.check end to end against
+// the simulator (token cached): effective permissions along the path,
+// role assignments, visible subscriptions, evaluation.
+func BenchmarkPermissionsCheck(b *testing.B) {
+	for _, bc := range []struct {
+		name, role, at, scope string
+		caps                  []string
+	}{
+		{"reader-acr-at-registry", "Reader", "subscription", pReg, []string{"acr"}},
+		{"acrpull-acr-at-registry", "AcrPull", "resource", pReg, []string{"acr"}},
+		{"contributor-all-at-rg", "Contributor", "resourceGroup", pRG, []string{"base", "acr", "aks", "webapp", "vm", "arm"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h, ids, _ := newPermHarnessTB(b)
+			var id pIdentity
+			for _, x := range ids {
+				if x.role == bc.role && x.at == bc.at {
+					id = x
+				}
+			}
+			in := pInput(id, string(KindPermissionsCheck), PermissionsCheckParams{Scope: bc.scope, Capabilities: bc.caps})
+			if _, err := PermissionsCheck(context.Background(), h.env, in); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := PermissionsCheck(context.Background(), h.env, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
