@@ -212,6 +212,10 @@ func TestPermissionRoutes(t *testing.T) {
 		t.Errorf("unknown capability: %s", r)
 	}
 	e.must(e.req("GET", "/ng/api/azimuth/permissions/capabilities"+q("", ""), e.admin, nil))
+	// Another account's scope is not found, as everywhere.
+	if r := e.req("POST", "/ng/api/azimuth/permissions/role?accountIdentifier=other", e.admin, map[string]any{"capabilities": []string{"acr"}, "scope": permSubID}); r.Status != http.StatusNotFound && r.Status != http.StatusUnauthorized {
+		t.Errorf("another account: %s", r)
+	}
 
 	// No secret in any response or log.
 	for _, app := range permApps {

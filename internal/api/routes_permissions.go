@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/permission"
+	"github.com/azimuthcd/azimuth/internal/scope"
 )
 
 // permissionRoutes are Azure permission checks and generated roles.
@@ -55,7 +57,7 @@ func (a *API) listCapabilities(w http.ResponseWriter, r *http.Request, p access.
 	if err != nil {
 		return err
 	}
-	if err := p.Authorize(sc, access.Read); err != nil {
+	if err := authorizeRead(p, sc); err != nil {
 		return err
 	}
 	ok(w, r, capabilityList{Capabilities: permission.Catalogue(), Aliases: permission.Aliases()})
@@ -84,6 +86,11 @@ func (a *API) checkPermissions(w http.ResponseWriter, r *http.Request, p access.
 	if err := fs.Err(); err != nil {
 		return err
 	}
+	// A bad scope or capability is the caller's: answer it here, with the
+	// field, rather than from inside a task.
+	if _, err := permission.RequiredScopes(req.Capabilities, req.Scope); err != nil {
+		return permissionFieldError(err)
+	}
 	var out ops.PermissionsCheckResult
 	if _, err := a.runConnectorOp(r.Context(), p, ConnectorTask{Owner: sc, Ref: req.ConnectorRef, Kind: ops.KindPermissionsCheck,
 		Params: ops.PermissionsCheckParams{Scope: req.Scope, Capabilities: req.Capabilities}, Selectors: req.DelegateSelectors}, &out); err != nil {
@@ -104,6 +111,13 @@ func (a *API) generateRole(w http.ResponseWriter, r *http.Request, p access.Prin
 	}
 	var plan permission.Plan
 	if strings.TrimSpace(req.ConnectorRef) != "" {
+		probe := req.GenerateRequest
+		if probe.Assignee == "" {
+			probe.Assignee = "00000000-0000-0000-0000-000000000000"
+		}
+		if _, err := permission.Generate(probe); err != nil {
+			return permissionFieldError(err)
+		}
 		if _, err := a.runConnectorOp(r.Context(), p, ConnectorTask{Owner: sc, Ref: req.ConnectorRef, Kind: ops.KindPermissionsRole,
 			Params: req.GenerateRequest, Selectors: req.DelegateSelectors}, &plan); err != nil {
 			return err
@@ -111,7 +125,7 @@ func (a *API) generateRole(w http.ResponseWriter, r *http.Request, p access.Prin
 		ok(w, r, plan)
 		return nil
 	}
-	if err := p.Authorize(sc, access.Read); err != nil {
+	if err := authorizeRead(p, sc); err != nil {
 		return err
 	}
 	// Without a connector generation is pure: it runs here, in the
@@ -122,8 +136,38 @@ func (a *API) generateRole(w http.ResponseWriter, r *http.Request, p access.Prin
 	}
 	out, err := ops.PermissionsRole(r.Context(), nil, ops.Input{Kind: ops.KindPermissionsRole, Params: params})
 	if err != nil {
-		return err
+		return permissionFieldError(err)
 	}
 	ok(w, r, out)
 	return nil
+}
+
+// permissionFieldError names the request's fields in internal/permission's
+// validation errors (it calls the capability list "for", as the CLI does).
+func permissionFieldError(err error) error {
+	fe, ok := failure.As(err)
+	if !ok || fe.Kind != failure.Invalid {
+		return err
+	}
+	out := &failure.Error{Kind: failure.Invalid, Message: fe.Message}
+	for _, f := range fe.Fields {
+		if f.Field == "for" {
+			f.Field = "capabilities"
+		}
+		out.Fields = append(out.Fields, f)
+	}
+	if len(out.Fields) == 0 {
+		out.Fields = []failure.FieldError{{Field: "scope", Message: fe.Message}}
+	}
+	return out
+}
+
+// authorizeRead lets p read at sc; a scope outside the key's is answered
+// as not found, as everywhere else.
+func authorizeRead(p access.Principal, sc scope.Scope) error {
+	err := p.Authorize(sc, access.Read)
+	if errors.Is(err, access.ErrInvisible) {
+		return failure.New(failure.NotFound, "%s not found", sc.Describe()).WithCode("RESOURCE_NOT_FOUND")
+	}
+	return err
 }
