@@ -3,16 +3,19 @@ package ops
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/azimuthcd/azimuth/internal/azure"
@@ -150,6 +153,13 @@ type permHarness struct {
 	clients map[string]*arm.Client
 	// assigned counts the role assignments created (their names).
 	assigned int
+	// kube calls the cluster's Kubernetes API; kubeReviews counts the
+	// access reviews it answered.
+	kube        *http.Client
+	kubeServer  string
+	kubeReviews int
+	// acrTries counts the catalog listings tried on the registry.
+	acrTries int
 }
 
 func newPermHarness(t *testing.T) (*permHarness, []pIdentity, pIdentity) {
@@ -330,7 +340,141 @@ func (h *permHarness) simDenies(t *testing.T, id pIdentity, op permission.Operat
 			return false, true
 		}
 	}
+	if d, ok := h.kubeDenies(t, id, op, scope); ok {
+		return d, true
+	}
+	if !op.Data && scope == pReg && strings.EqualFold(op.Name, "Microsoft.ContainerRegistry/registries/pull/read") {
+		return h.acrDenies(t, id), true
+	}
 	return !h.sim.CheckAccess(pTenant, id.object, op.Name, scope, op.Data), false
+}
+
+// acrDenies tries the registry's data plane as id: exchange an Entra
+// token for an ACR refresh token, ask for a catalog token, list the
+// catalog. Pulling and reading metadata need the same permission
+// (Microsoft.ContainerRegistry/registries/pull/read).
+func (h *permHarness) acrDenies(t *testing.T, id pIdentity) bool {
+	t.Helper()
+	cred, err := h.factory.Credential(pConnector(id), map[string][]byte{connector.PathSecretRef: []byte(id.secret)}, "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://containerregistry.azure.net/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const login = "appreg.azurecr.io"
+	c := h.sim.HTTPClient()
+	form := func(path string, v url.Values) (map[string]any, int) {
+		resp, err := c.PostForm("https://"+login+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %v", path, resp.StatusCode, out)
+		}
+		return out, resp.StatusCode
+	}
+	h.mu.Lock()
+	h.acrTries++
+	h.mu.Unlock()
+	rt, status := form("/oauth2/exchange", url.Values{"grant_type": {"access_token"}, "service": {login}, "access_token": {tok.Token}})
+	if status != http.StatusOK {
+		return true
+	}
+	// The token service refuses a scope the identity may not use.
+	at, status := form("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "service": {login}, "scope": {"registry:catalog:*"}, "refresh_token": {fmt.Sprint(rt["refresh_token"])}})
+	if status != http.StatusOK {
+		return true
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+login+"/acr/v1/_catalog", nil)
+	req.Header.Set("Authorization", "Bearer "+fmt.Sprint(at["access_token"]))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return false
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return true
+	}
+	t.Fatalf("catalog: %d", resp.StatusCode)
+	return false
+}
+
+// kubeDenies asks the cluster's Kubernetes API, as id (an Entra token for
+// the AKS server application), whether the Kubernetes request behind a
+// data action is allowed at scope (the cluster, or its namespace): a
+// SelfSubjectAccessReview, authorised like the request itself.
+func (h *permHarness) kubeDenies(t *testing.T, id pIdentity, op permission.Operation, scope string) (denied, ok bool) {
+	t.Helper()
+	const prefix = "Microsoft.ContainerService/managedClusters/"
+	if !op.Data || (scope != pAKS && scope != pNS) || !strings.HasPrefix(op.Name, prefix) {
+		return false, false
+	}
+	parts := strings.Split(strings.TrimPrefix(op.Name, prefix), "/")
+	group := ""
+	if parts[0] == "apps" {
+		group, parts = "apps", parts[1:]
+	}
+	if len(parts) != 2 {
+		return false, false
+	}
+	verb := map[string]string{"read": "get", "write": "create", "delete": "delete"}[parts[1]]
+	ns := ""
+	if scope == pNS {
+		ns = "team"
+	}
+	h.mu.Lock()
+	if h.kube == nil {
+		kc, err := h.sim.KubeCluster("appaks")
+		if err != nil {
+			h.mu.Unlock()
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(kc.CAPEM)
+		c := h.sim.HTTPClient()
+		c.Transport.(*http.Transport).TLSClientConfig.RootCAs = pool
+		h.kube, h.kubeServer = c, kc.Server
+	}
+	client, server := h.kube, h.kubeServer
+	h.mu.Unlock()
+	cred, err := h.factory.Credential(pConnector(id), map[string][]byte{connector.PathSecretRef: []byte(id.secret)}, "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{cloud.DefaultAKS + "/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+		"spec": map[string]any{"resourceAttributes": map[string]any{"namespace": ns, "verb": verb, "group": group, "resource": parts[0]}}})
+	req, _ := http.NewRequest(http.MethodPost, server+"/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var review struct {
+		Status struct {
+			Allowed bool `json:"allowed"`
+		} `json:"status"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&review); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("SelfSubjectAccessReview for %s: %d %v", op, resp.StatusCode, err)
+	}
+	h.mu.Lock()
+	h.kubeReviews++
+	h.mu.Unlock()
+	return !review.Status.Allowed, true
 }
 
 // createCustomRole creates a generated role over ARM as admin and assigns
@@ -443,8 +587,8 @@ func TestPermissionsCheckAgreesWithSimulator(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d verdicts checked against the simulator, %d denied, %d distinct operations tried over HTTP", checked, denied, overHTTP)
-	if checked < 500 || denied < checked/5 || denied > checked*4/5 || overHTTP < 200 {
+	t.Logf("%d verdicts checked against the simulator, %d denied, %d distinct operations tried over HTTP (%d Kubernetes access reviews, %d registry catalog listings)", checked, denied, overHTTP, h.kubeReviews, h.acrTries)
+	if checked < 500 || denied < checked/5 || denied > checked*4/5 || overHTTP < 200 || h.kubeReviews < 500 || h.acrTries < 20 {
 		t.Fatalf("%d verdicts, %d denied, %d over HTTP: the matrix does not exercise both outcomes", checked, denied, overHTTP)
 	}
 }
