@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
@@ -161,16 +162,46 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 			scopes = append(scopes, permission.MustParseScope(g))
 		}
 	}
+	// Role assignments, where the identity may list them, name the roles
+	// and where they are assigned when that is the mistake. At the tenant
+	// root ("/") only the effective permissions are read: the SDK cannot
+	// address role assignments there, and they are rare (elevated access).
+	listScope := target
+	if target.Level() >= permission.LevelSubscription {
+		listScope, _ = target.Up(permission.LevelSubscription)
+	}
+	list := listScope.Level() != permission.LevelTenant
+
+	// The reads are independent: they run at once.
+	type permRead struct {
+		perms []permission.Permission
+		err   error
+	}
+	perms := make([]permRead, len(scopes))
+	var assigned []permission.Assignment
+	var assignErr, subsErr error
+	var wg sync.WaitGroup
+	for i, sc := range scopes {
+		wg.Go(func() {
+			p, err := rd.permissions(ctx, sc.String())
+			perms[i] = permRead{p, err}
+		})
+	}
+	if list {
+		wg.Go(func() { assigned, assignErr = rd.assignments(ctx, listScope.String(), id.ObjectID, id.TenantID) })
+	}
+	wg.Go(func() { _, subsErr = rd.subscriptions(ctx) })
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, failure.Wrap(failure.KindOf(ctx.Err()), ctx.Err(), "permissions check")
+	}
+
 	read := map[string][]permission.Permission{}
 	var wrongTenant *azure.Error
-	for _, sc := range scopes {
-		logf(in.Log, "reading effective permissions at %s", sc)
-		perms, err := rd.permissions(ctx, sc.String())
-		r := PermissionRead{Scope: sc.String(), Source: sourcePermissions, Entries: len(perms)}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, failure.Wrap(failure.KindOf(ctx.Err()), ctx.Err(), "permissions check")
-			}
+	for i, sc := range scopes {
+		r := PermissionRead{Scope: sc.String(), Source: sourcePermissions, Entries: len(perms[i].perms)}
+		logf(in.Log, "effective permissions at %s: %d entries", sc, len(perms[i].perms))
+		if err := perms[i].err; err != nil {
 			e := cred.Classify(err)
 			r.Reason, r.Message = string(e.Reason), e.Message
 			if e.Code == "InvalidAuthenticationTokenTenant" && wrongTenant == nil {
@@ -178,36 +209,22 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 			}
 			logf(in.Log, "  %s: %s", e.Reason, e.Message)
 		} else {
-			read[strings.ToLower(sc.String())] = perms
-			req.Effective = append(req.Effective, permission.ScopedPermissions{Scope: sc.String(), Permissions: perms})
+			read[strings.ToLower(sc.String())] = perms[i].perms
+			req.Effective = append(req.Effective, permission.ScopedPermissions{Scope: sc.String(), Permissions: perms[i].perms})
 		}
 		res.Reads = append(res.Reads, r)
 	}
-
-	// Role assignments, where the identity may list them: they name the
-	// roles, and where they are assigned when that is the mistake.
-	listScope := target
-	if target.Level() >= permission.LevelSubscription {
-		listScope, _ = target.Up(permission.LevelSubscription)
-	}
 	var listed bool
-	// At the tenant root ("/") only the effective permissions are read: the
-	// SDK cannot address role assignments there, and they are rare
-	// (elevated access).
-	if wrongTenant == nil && listScope.Level() != permission.LevelTenant {
-		logf(in.Log, "listing the role assignments of %s at %s", id.ObjectID, listScope)
-		as, err := rd.assignments(ctx, listScope.String(), id.ObjectID, id.TenantID)
-		r := PermissionRead{Scope: listScope.String(), Source: sourceRoleAssignments, Entries: len(as)}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, failure.Wrap(failure.KindOf(ctx.Err()), ctx.Err(), "permissions check")
-			}
-			e := cred.Classify(err)
-			r.Reason, r.Message = string(e.Reason), e.Message
+	if list && wrongTenant == nil {
+		r := PermissionRead{Scope: listScope.String(), Source: sourceRoleAssignments, Entries: len(assigned)}
+		logf(in.Log, "role assignments of %s at %s: %d", id.ObjectID, listScope, len(assigned))
+		if assignErr != nil {
+			e := cred.Classify(assignErr)
+			r.Reason, r.Message, r.Entries = string(e.Reason), e.Message, 0
 			logf(in.Log, "  %s: %s", e.Reason, e.Message)
 		} else {
 			listed = true
-			req.Assignments, req.AssignmentsListed = as, true
+			req.Assignments, req.AssignmentsListed = assigned, true
 		}
 		res.Reads = append(res.Reads, r)
 	}
@@ -235,11 +252,9 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		}
 	}
 
-	if wrongTenant == nil {
+	if wrongTenant == nil && subsErr == nil {
 		// ARM shows a subscription to anyone holding a role in it.
-		if subs, err := rd.subscriptions(ctx); err == nil {
-			req.VisibleSubscriptions = subs
-		}
+		req.VisibleSubscriptions = rd.subs
 	}
 	rep, err := permission.Check(req)
 	if err != nil {
