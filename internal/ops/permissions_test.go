@@ -788,6 +788,11 @@ func TestGeneratedRolesInSimulator(t *testing.T) {
 				if h.sim.CheckAccess(pTenant, id.object, op.Name, sc, op.Data) {
 					t.Errorf("case %d: the generated role lets %s through at %s", i, op, sc)
 				}
+				// Kubernetes requests outside the role, tried on the
+				// cluster's API.
+				if d, ok := h.kubeDenies(t, id, op, sc); ok && !d {
+					t.Errorf("case %d: the cluster lets %s through at %s", i, op, sc)
+				}
 				refused++
 			}
 			for action, p := range permProbesAt(sc) {
@@ -803,7 +808,7 @@ func TestGeneratedRolesInSimulator(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d operations outside the generated roles refused", refused)
+	t.Logf("%d operations outside the generated roles refused; %d Kubernetes access reviews asked of the cluster's API in all", refused, h.kubeReviews)
 }
 
 // TestDeepConnectionTest: the connection test with a scope and
