@@ -34,6 +34,9 @@ const DefaultTimeout = 5 * time.Minute
 // Timeouts per kind. The connection test gets 2 minutes, as in Harness.
 var Timeouts = map[task.Kind]time.Duration{
 	ops.KindValidate: 2 * time.Minute,
+	// A permission check makes a handful of reads; generation none.
+	ops.KindPermissionsCheck: 2 * time.Minute,
+	ops.KindPermissionsRole:  time.Minute,
 }
 
 // SecretResolver decrypts the secrets a connector refers to
