@@ -735,3 +735,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDeepConnectionTest: a testConnection body with a scope and
+// capabilities runs the permission check after authenticating; a denied
+// capability fails the test with PermissionsMissing and the verdicts.
+func TestDeepConnectionTest(t *testing.T) {
+	e := newConnEnv(t, connOpts{})
+	e.withSecret("deep", readerApp, demoTenant, readerSecret)
+	sub := "/subscriptions/20000000-0000-4000-8000-000000000001"
+	for _, tc := range []struct {
+		caps    string
+		status  string
+		allowed bool
+	}{
+		{`["acr"]`, "SUCCESS", true},
+		{`["webapp"]`, "FAILURE", false},
+	} {
+		r := e.req("POST", "/ng/api/connectors/testConnection/deep"+q("", ""), e.admin, `{"scope": "`+sub+`", "capabilities": `+tc.caps+`}`)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %s", tc.caps, r)
+		}
+		d := r.data()
+		perms, _ := d["permissions"].(map[string]any)
+		if d["status"] != tc.status || perms == nil || perms["allowed"] != tc.allowed {
+			t.Fatalf("%s: status %v permissions %v", tc.caps, d["status"], perms)
+		}
+		if !tc.allowed {
+			if d["reason"] != "PermissionsMissing" || firstError(d)["code"] != float64(403) {
+				t.Fatalf("%s: %v", tc.caps, d)
+			}
+			if st := e.status("deep"); st["status"] != "FAILURE" || !strings.Contains(str(st, "errorSummary"), "PermissionsMissing") {
+				t.Fatalf("status not recorded: %v", st)
+			}
+		}
+	}
+}
