@@ -34,6 +34,7 @@ const DefaultTimeout = 5 * time.Minute
 // Timeouts per kind. The connection test gets 2 minutes, as in Harness.
 var Timeouts = map[task.Kind]time.Duration{
 	ops.KindValidate: 2 * time.Minute,
+	ops.KindStep:     ops.StepTaskTimeout,
 }
 
 // SecretResolver decrypts the secrets a connector refers to
@@ -110,6 +111,9 @@ func NewID() string {
 
 // Placement decides where spec runs: Server or Delegate.
 func Placement(spec task.Spec) task.Where {
+	if ops.DelegateOnly(spec.Kind) {
+		return task.Delegate
+	}
 	if spec.Where != task.Auto {
 		return spec.Where
 	}
@@ -157,6 +161,8 @@ func needsDelegateWhy(spec task.Spec) string {
 			return "connects through a delegate (executeOnDelegate: true, selectors " + strings.Join(s, ", ") + ")"
 		}
 		return "connects through a delegate (executeOnDelegate: true)"
+	case ops.DelegateOnly(spec.Kind) && len(spec.Selectors) == 0:
+		return "is used by a " + string(spec.Kind) + " task, which runs only on delegates"
 	default:
 		return "names delegate selectors " + strings.Join(spec.Selectors, ", ")
 	}
