@@ -322,7 +322,9 @@ func TestStepExitCodeTimeoutAndCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var log lockedBuffer
 		done := make(chan *task.Result)
-		go func() { done <- engine.Execute(ctx, env, ops.Registry(), spec, "tsk_cancel", time.Minute, c.secrets, &log, nil) }()
+		go func() {
+			done <- engine.Execute(ctx, env, ops.Registry(), spec, "tsk_cancel", time.Minute, c.secrets, &log, nil)
+		}()
 		for !strings.Contains(log.String(), "started") {
 			time.Sleep(20 * time.Millisecond)
 		}
