@@ -55,16 +55,23 @@ func stepSelectors(c *connector.Connector, selectors []string) []string {
 }
 
 // CheckStepSelectors refuses, before anything runs, a managed-identity
-// step that names no delegate selector (neither the step nor its
-// connector).
+// step that names no delegate selector of its own. The connector's
+// selectors (which InheritFromDelegate requires) say which delegates hold
+// the identity; the step must also say that it means a delegate in the
+// AKS cluster (DOC-AZ: with MSI auth the shell step must select a
+// delegate in AKS).
 func CheckStepSelectors(c *connector.Connector, selectors []string) error {
-	if !usesManagedIdentity(c) || len(stepSelectors(c, selectors)) > 0 {
+	if !usesManagedIdentity(c) || len(selectors) > 0 {
 		return nil
 	}
+	conn := ""
+	if s := c.DelegateSelectors(); len(s) > 0 {
+		conn = " (the connector's own selectors, " + strings.Join(s, ", ") + ", only say which delegates hold the identity)"
+	}
 	return failure.New(failure.Invalid,
-		"connector %s uses the managed identity of the delegate that runs it (InheritFromDelegate), so a script step with it must run on a delegate inside the AKS cluster whose identity it means; this step names no delegate selector, so any delegate could pick it up with the wrong identity (or none)",
-		c.Identifier).WithCode(ReasonStepNeedsSelector).
-		WithHint("%s", "Give the step a selector that only your AKS delegates carry (azimuth run --delegate-selector aks …, or delegateSelectors on the connector), or use a service-principal connector, which any delegate may use.")
+		"connector %s uses the managed identity of the delegate that runs it (InheritFromDelegate), so a script step with it must run on a delegate inside the AKS cluster whose identity it means, chosen by a delegate selector of the step; this step names none%s",
+		c.Identifier, conn).WithCode(ReasonStepNeedsSelector).
+		WithHint("%s", "Give the step a selector that only your AKS delegates carry (azimuth run --delegate-selector aks …, delegateSelectors in the API), or use a service-principal connector, which any delegate may use.")
 }
 
 // StepDelegateEligible says why d cannot run a step with connector c and
@@ -83,8 +90,8 @@ func StepDelegateEligible(c *connector.Connector, selectors []string, d StepDele
 	if !usesManagedIdentity(c) {
 		return nil
 	}
-	if len(want) == 0 {
-		return CheckStepSelectors(c, selectors)
+	if err := CheckStepSelectors(c, selectors); err != nil {
+		return err
 	}
 	if !d.Kubernetes {
 		return fmt.Errorf("delegate %s does not run in Kubernetes, and connector %s inherits a managed identity: a script step with it must run on a delegate in AKS", d.Name, c.Identifier)

@@ -402,11 +402,10 @@ func TestAKSKubeconfigAndAdminRefusal(t *testing.T) {
 func TestStepPlacementRules(t *testing.T) {
 	w := newStepWorld(t, 0)
 	ids := w.identities()
-	sp, mi := ids[0].conn, ids[2].conn.Clone()
-	mi.Spec.DelegateSelectors = nil
+	sp, mi := ids[0].conn, ids[2].conn // mi has the connector selector "aks"
 	vm := ops.StepDelegate{ID: "d1", Name: "vm", Tags: []string{"aks", "vm"}}
 	pod := ops.StepDelegate{ID: "d2", Name: "aks-pod", Tags: []string{"aks"}, Kubernetes: true}
-	if err := ops.CheckStepSelectors(mi, nil); err == nil || !strings.Contains(err.Error(), "names no delegate selector") {
+	if err := ops.CheckStepSelectors(mi, nil); err == nil || !strings.Contains(err.Error(), "this step names none") {
 		t.Errorf("MI without selector: %v", err)
 	} else if fe, _ := failure.As(err); fe.Code != ops.ReasonStepNeedsSelector {
 		t.Errorf("code %q", fe.Code)
