@@ -46,6 +46,9 @@ func (a *API) aksClusters(w http.ResponseWriter, r *http.Request, p access.Princ
 	if strings.TrimSpace(sub) == "" {
 		return failure.InvalidField("subscriptionId", "is required.")
 	}
+	if _, _, err := connectorScope(owner, connectorRef(r)); err != nil {
+		return err
+	}
 	var out ops.AKSClusterList
 	if _, err := a.runConnectorOp(r.Context(), p, ConnectorTask{Owner: owner, Ref: connectorRef(r), Kind: ops.KindAKSClusters,
 		Params: ops.AKSClustersParams{SubscriptionID: sub, ResourceGroup: rg}}, &out); err != nil {
@@ -62,6 +65,12 @@ func (a *API) getAKSKubeconfig(w http.ResponseWriter, r *http.Request, p access.
 	}
 	var in ops.KubeconfigParams
 	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	if err := in.Check(); err != nil {
+		return err
+	}
+	if _, _, err := connectorScope(owner, connectorRef(r)); err != nil {
 		return err
 	}
 	var out ops.Kubeconfig
@@ -92,6 +101,9 @@ func (a *API) runStep(w http.ResponseWriter, r *http.Request, p access.Principal
 	}
 	var in stepRequest
 	if err := decodeBody(r, &in); err != nil {
+		return err
+	}
+	if _, err := in.Check(); err != nil {
 		return err
 	}
 	// The seed's rule, before anything runs: a managed-identity step

@@ -29,7 +29,8 @@ type KubeconfigParams struct {
 	UseClusterAdminCredentials bool `json:"useClusterAdminCredentials,omitempty"`
 }
 
-func (p KubeconfigParams) check() error {
+// Check refuses a cluster that is not fully named.
+func (p KubeconfigParams) Check() error {
 	var fields []failure.FieldError
 	for _, f := range []struct{ name, v string }{{"subscriptionId", p.SubscriptionID}, {"resourceGroup", p.ResourceGroup}, {"cluster", p.Cluster}} {
 		if strings.TrimSpace(f.v) == "" {
@@ -86,7 +87,7 @@ func AKSKubeconfig(ctx context.Context, env *Env, in Input) (any, error) {
 	if err := decodeParams(in.Params, &p); err != nil {
 		return nil, err
 	}
-	if err := p.check(); err != nil {
+	if err := p.Check(); err != nil {
 		return nil, err
 	}
 	cred, err := connectorCredential(env, in)

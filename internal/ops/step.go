@@ -76,8 +76,9 @@ type StepResult struct {
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func (p *StepParams) check() (time.Duration, error) {
-	if err := p.KubeconfigParams.check(); err != nil {
+// Check refuses bad parameters and returns the script's timeout.
+func (p *StepParams) Check() (time.Duration, error) {
+	if err := p.KubeconfigParams.Check(); err != nil {
 		return 0, err
 	}
 	if strings.TrimSpace(p.Script) == "" {
@@ -115,7 +116,7 @@ func Step(ctx context.Context, env *Env, in Input) (any, error) {
 	if err := decodeParams(in.Params, &p); err != nil {
 		return nil, err
 	}
-	timeout, err := p.check()
+	timeout, err := p.Check()
 	if err != nil {
 		return nil, err
 	}
