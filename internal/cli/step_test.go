@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/azimuthcd/azimuth/internal/azure"
 	"github.com/azimuthcd/azimuth/internal/azuresim"
+	"github.com/azimuthcd/azimuth/internal/client"
 	"github.com/azimuthcd/azimuth/internal/config"
 	"github.com/azimuthcd/azimuth/internal/engine"
 	"github.com/azimuthcd/azimuth/internal/ops"
@@ -141,6 +144,25 @@ func TestRunAndAKSCommands(t *testing.T) {
 			t.Error(r)
 		}
 	})
+	t.Run("Harness's clusters route", func(t *testing.T) {
+		c, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: admin, Account: "acme"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Clusters []struct {
+				Cluster string `json:"cluster"`
+			} `json:"clusters"`
+		}
+		if _, err := c.Do(context.Background(), client.Request{Method: http.MethodGet,
+			Path:  "/ng/api/azure/subscriptions/" + demoSubID + "/resourceGroups/rg-containers/clusters",
+			Query: url.Values{"connectorRef": {"account.aks_sp"}}}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Clusters) != 2 || out.Clusters[0].Cluster != "aks-aad" || out.Clusters[1].Cluster != "aks-local" {
+			t.Errorf("%+v", out)
+		}
+	})
 	t.Run("kubeconfig", func(t *testing.T) {
 		path := filepath.Join(dir, "kc")
 		ok(append([]string{"azure", "aks", "kubeconfig", "--connector", "aks_sp", "--cluster", "aks-aad", "--file", path}, cluster...)...)
@@ -175,4 +197,25 @@ func TestRunAndAKSCommands(t *testing.T) {
 			t.Errorf("%s", r)
 		}
 	})
+}
+
+func TestDevAKSPart(t *testing.T) {
+	env := &DevEnv{Config: &config.Server{}, Info: &DevInfo{}}
+	if err := devAKS(context.Background(), env); err != nil || env.Info.AKS != nil {
+		t.Fatalf("without the simulator: %v %v", err, env.Info.AKS)
+	}
+	env.Config.CloudConfig = "cloud.json"
+	if err := devAKS(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(env.Info.AKS)
+	var got struct{ Clusters []DevAKSCluster }
+	if err := json.Unmarshal(b, &got); err != nil || len(got.Clusters) != 2 {
+		t.Fatalf("%v %s", err, b)
+	}
+	for _, c := range got.Clusters {
+		if c.Name == "aks-aad" && (!c.AAD || c.LocalAccounts) || c.Name == "aks-local" && (c.AAD || !c.LocalAccounts) || !strings.Contains(c.Try, "--cluster "+c.Name) {
+			t.Errorf("%+v", c)
+		}
+	}
 }

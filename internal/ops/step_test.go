@@ -260,6 +260,10 @@ func TestStepOutlivesTokens(t *testing.T) {
 		if c.name != "secret" && c.name != "user MI" {
 			continue
 		}
+		client := ownerApp
+		if c.name == "user MI" {
+			client = uamiClient
+		}
 		t.Run(c.name, func(t *testing.T) {
 			script := "export KUBECONFIG=${HARNESS_KUBE_CONFIG_PATH}\nkubectl get pods -n default\nsleep " + fmt.Sprint(int((life + 5*time.Second).Seconds())) + "\nkubectl get pods -n default -o name\n"
 			_, out, log := runStep(t, env, c, ops.StepParams{KubeconfigParams: ops.KubeconfigParams{
@@ -267,8 +271,20 @@ func TestStepOutlivesTokens(t *testing.T) {
 			if out.ExitCode != 0 || !strings.Contains(out.Output, "pod/web-6f7b9d-klmno") {
 				t.Fatalf("exit %d:\n%s\nlog:\n%s", out.ExitCode, out.Output, log)
 			}
+			// The first kubectl's token expired during the sleep (the
+			// simulator checks expiry with no leeway), so the second one
+			// succeeding means it got a token Azimuth fetched afresh.
 			if out.TokenRequests < 2 {
-				t.Errorf("%d token requests: the second kubectl did not get a new token", out.TokenRequests)
+				t.Errorf("%d credentials served to kubectl", out.TokenRequests)
+			}
+			aks := 0
+			for k, n := range w.sim.TokenRequestCounts() {
+				if strings.HasPrefix(k.Scope, cloud.DefaultAKS) && strings.EqualFold(k.ClientID, client) {
+					aks += n
+				}
+			}
+			if aks < 2 {
+				t.Errorf("%d Entra token requests for the AKS server app: no refresh during the step", aks)
 			}
 		})
 	}
@@ -424,5 +440,44 @@ func TestStepPlacementRules(t *testing.T) {
 	}
 	if _, err := ops.ChooseStepDelegates(sp, []string{"gpu"}, []ops.StepDelegate{vm, pod}); err == nil || !strings.Contains(err.Error(), "lacks the tag(s) gpu") {
 		t.Errorf("SP with an unmatched selector: %v", err)
+	}
+}
+
+// BenchmarkStep measures a whole script step on aks-aad (credentials from
+// Azure, the private directory, the token socket, bash) with a script
+// that does nothing, and one that runs kubectl once through the plugin.
+func BenchmarkStep(b *testing.B) {
+	for _, script := range []string{"true", "kubectl get pods -n default >/dev/null"} {
+		b.Run(strings.Fields(script)[0], func(b *testing.B) {
+			w, err := azuresim.DemoWorld()
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := azuresim.Start(context.Background(), azuresim.Options{World: w})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			o := s.Override()
+			f, err := azure.NewFactory(azure.Options{Override: o, ManagedIdentity: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			env := ops.NewEnv(nil, f, "dlg_bench")
+			sw := &stepWorld{sim: s}
+			c := sw.identities()[0]
+			params, _ := json.Marshal(ops.StepParams{KubeconfigParams: ops.KubeconfigParams{SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: "aks-aad"}, Script: script})
+			spec := task.Spec{Kind: ops.KindStep, Connector: c.conn, ConnectorVersion: 1, Params: params}
+			reg := ops.Registry()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				res := engine.Execute(context.Background(), env, reg, spec, "tsk_bench", time.Minute, c.secrets, nil, nil)
+				var out ops.StepResult
+				if res.Status != task.Succeeded || json.Unmarshal(res.Output, &out) != nil || out.ExitCode != 0 {
+					b.Fatalf("%s %+v %s", res.Status, res.Error, out.Output)
+				}
+			}
+		})
 	}
 }
