@@ -141,6 +141,11 @@ func (e *Engine) Run(ctx context.Context, spec task.Spec) (*task.Result, error) 
 	id := NewID()
 	timeout := TimeoutOf(spec)
 	if Placement(spec) == task.Delegate {
+		if e.delegates == nil && ops.DelegateOnly(spec.Kind) {
+			return nil, failure.New(failure.Unavailable, "%s runs only on delegates, and none can run it", spec.Kind).
+				WithCode("NoDelegate").
+				WithHint("%s", "Run `azimuth delegate` with a token of this account (with the step's and the connector's selectors as its tags).")
+		}
 		if e.delegates == nil {
 			return nil, failure.New(failure.Unavailable, "%s needs a delegate: the connector %s", spec.Kind, needsDelegateWhy(spec)).
 				WithCode("NoDelegate").
@@ -161,8 +166,6 @@ func needsDelegateWhy(spec task.Spec) string {
 			return "connects through a delegate (executeOnDelegate: true, selectors " + strings.Join(s, ", ") + ")"
 		}
 		return "connects through a delegate (executeOnDelegate: true)"
-	case ops.DelegateOnly(spec.Kind) && len(spec.Selectors) == 0:
-		return "is used by a " + string(spec.Kind) + " task, which runs only on delegates"
 	default:
 		return "names delegate selectors " + strings.Join(spec.Selectors, ", ")
 	}

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -273,7 +274,9 @@ func identityWarnings(c *connector.Connector, cred *azure.Credential, id *azure.
 	if cred.Kind == azure.KindSystemAssignedIdentity && os.Getenv("KUBERNETES_SERVICE_HOST") != "" && os.Getenv("AZURE_FEDERATED_TOKEN_FILE") != "" {
 		out = append(out, azure.Warning{Reason: "WorkloadIdentityPod", Message: "This delegate runs in a pod with workload identity (AZURE_FEDERATED_TOKEN_FILE), but the connector uses the system-assigned identity: that is the node's kubelet identity, shared by every pod on the node."})
 	}
-	_ = c
+	if usesManagedIdentity(c) && os.Getenv("KUBERNETES_SERVICE_HOST") == "" {
+		out = append(out, azure.Warning{Reason: "ManagedIdentityOutsideKubernetes", Message: "This delegate does not run in Kubernetes, yet the connector inherits its managed identity: the step uses this host's identity, not one of an AKS cluster's delegates. Script steps with managed identities should select delegates that run in AKS."})
+	}
 	return out
 }
 
@@ -387,10 +390,20 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String is the tail; once truncated it starts at a line's beginning,
+// so no fragment of a secret's line escapes masking at the cut.
 func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return string(t.buf)
+	b := t.buf
+	if t.truncated {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		} else {
+			b = nil
+		}
+	}
+	return string(b)
 }
 
 // maskSecrets hides the connector's secret values in the output the
