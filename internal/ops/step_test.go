@@ -481,3 +481,36 @@ func BenchmarkStep(b *testing.B) {
 		})
 	}
 }
+
+// A pod whose IMDS answers with a pod-assigned (user-assigned) identity:
+// a system-assigned connector gets that identity instead, and the step
+// says so.
+func TestStepPodIdentityShadowsSystemIdentity(t *testing.T) {
+	w, err := azuresim.DemoWorld()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Tenants[0].Hosts = append(w.Tenants[0].Hosts, &azuresim.Host{Name: "aks-pod", UserAssigned: []string{"delegate-identity"},
+		SubscriptionID: demoSub, ResourceGroup: demoRG})
+	s := azuresim.StartForTestWith(t, azuresim.Options{World: w})
+	o, err := s.HostOverride("aks-pod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := azure.NewFactory(azure.Options{Override: o, ManagedIdentity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	sw := &stepWorld{sim: s}
+	c := sw.identities()[2] // system-assigned
+	_, out, log := runStep(t, ops.NewEnv(nil, f, "dlg_pod"), c, ops.StepParams{KubeconfigParams: ops.KubeconfigParams{
+		SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: "aks-local"}, Script: "true"}, time.Minute)
+	found := false
+	for _, w := range out.Warnings {
+		found = found || w.Reason == "PodIdentityShadowsSystemIdentity"
+	}
+	if !found || !strings.Contains(log, "pod-assigned identity") {
+		t.Errorf("warnings %+v\nlog:\n%s", out.Warnings, log)
+	}
+}
