@@ -211,15 +211,31 @@ func credentialsError(cred *azure.Credential, err error, admin bool) error {
 			Message: "Azure refused the cluster's admin credentials: " + strings.TrimSpace(e.Message),
 			Hint:    "This cluster has local accounts disabled, so only Entra ID users exist: use user credentials (drop useClusterAdminCredentials / --admin) with an identity that holds an AKS RBAC role on the cluster (or is in its admin group)."}
 	}
-	kind := "user"
-	if admin {
-		kind = "admin"
-	}
 	out := *e
+	if e.Reason == azure.ReasonAuthorizationFailed {
+		role := "Azure Kubernetes Service Cluster User Role"
+		if admin {
+			role = "Azure Kubernetes Service Cluster Admin Role"
+		}
+		scope := e.Scope
+		if scope == "" {
+			scope = "<the cluster's resource id>"
+		}
+		out.Hint = fmt.Sprintf("Failed to retrieve cluster %s credentials. Give the connector's identity the %q role (it holds listCluster%sCredential) on the cluster: az role assignment create --assignee <application or identity client ID> --role %q --scope %s. Role assignments can take a few minutes to apply.",
+			kind(admin), role, upper(kind(admin)), role, scope)
+		return &out
+	}
 	if out.Hint == "" {
-		out.Hint = fmt.Sprintf("Failed to retrieve cluster %s credentials: please check assigned permissions in Azure (Microsoft.ContainerService/managedClusters/listCluster%sCredential/action).", kind, upper(kind))
+		out.Hint = fmt.Sprintf("Failed to retrieve cluster %s credentials: please check assigned permissions in Azure (Microsoft.ContainerService/managedClusters/listCluster%sCredential/action).", kind(admin), upper(kind(admin)))
 	}
 	return &out
+}
+
+func kind(admin bool) string {
+	if admin {
+		return "admin"
+	}
+	return "user"
 }
 
 func upper(s string) string {

@@ -405,6 +405,18 @@ func TestAKSKubeconfigAndAdminRefusal(t *testing.T) {
 			}
 		})
 	}
+	t.Run("no permission", func(t *testing.T) {
+		reader := identityCase{conn: w.identities()[0].conn.Clone(), secrets: ops.Secrets{connector.PathSecretRef: []byte("demo-reader-secret-0001")}}
+		reader.conn.Identifier = "reader"
+		reader.conn.Spec.Credential.Manual.ApplicationID = "30000000-0000-4000-8000-000000000001"
+		params, _ := json.Marshal(ops.KubeconfigParams{SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: "aks-aad"})
+		res := engine.Execute(context.Background(), env, ops.Registry(), task.Spec{Kind: ops.KindAKSKubeconfig, Connector: reader.conn, ConnectorVersion: 1, Params: params}, "tsk_r", time.Minute, reader.secrets, nil, nil)
+		t.Logf("%+v", res.Error)
+		if res.Status != task.Failed || res.Error.Reason != "AuthorizationFailed" || !strings.Contains(res.Error.Message, "listClusterUserCredential") ||
+			!strings.Contains(res.Error.Hint, "Azure Kubernetes Service Cluster User Role") {
+			t.Errorf("%+v", res.Error)
+		}
+	})
 	t.Run("admin on a cluster without local accounts", func(t *testing.T) {
 		res := run(t, ops.KindAKSKubeconfig, ops.KubeconfigParams{SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: "aks-aad", UseClusterAdminCredentials: true})
 		if res.Status != task.Failed || res.Error.Reason != string(ops.ReasonLocalAccountsDisabled) || res.Error.Kind != failure.Invalid.String() ||
