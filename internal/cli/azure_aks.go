@@ -170,6 +170,8 @@ func credentialWord(k ops.Kubeconfig) string {
 		}
 	case ops.KubeCredentialClientCertificate:
 		w += ", the local account's client certificate"
+	case ops.KubeCredentialToken:
+		w += ", the local account's token"
 	}
 	return w
 }

@@ -74,8 +74,9 @@ type Kubeconfig struct {
 }
 
 // AKSKubeconfig gets a kubeconfig: user credentials by default, admin
-// credentials when asked. For a local-account cluster it is Azure's
-// kubeconfig (the local account's certificate and token); for an Entra
+// credentials when asked. For a local-account cluster it holds the local
+// account's static token (its client certificate and key only when Azure
+// gave no token); for an Entra
 // cluster, whose kubeconfig from Azure would need kubelogin, the user
 // entry is replaced by a short-lived Entra token for the cluster's server
 // application that Azimuth obtained with the connector's credential: no
@@ -110,12 +111,14 @@ func AKSKubeconfig(ctx context.Context, env *Env, in Input) (any, error) {
 		exp := tok.ExpiresOn.UTC()
 		out.ExpiresOn, out.Credential = &exp, KubeCredentialEntraToken
 		logf(in.Log, "Entra token for the cluster's server application %s, valid until %s", acc.ServerID, exp.Format(time.RFC3339))
-	case len(acc.ClientCert) > 0:
-		u.ClientCertificateData, u.ClientKeyData, u.Token = acc.ClientCert, acc.ClientKey, acc.Token
-		out.Credential = KubeCredentialClientCertificate
-	default:
+	case acc.Token != "":
+		// Azure gives local accounts a static token as well as a client
+		// certificate: the token serves, and no private key is written.
 		u.Token = acc.Token
 		out.Credential = KubeCredentialToken
+	default:
+		u.ClientCertificateData, u.ClientKeyData = acc.ClientCert, acc.ClientKey
+		out.Credential = KubeCredentialClientCertificate
 	}
 	b, err := acc.render(p.Namespace, u)
 	if err != nil {

@@ -385,14 +385,15 @@ func TestAKSKubeconfigAndAdminRefusal(t *testing.T) {
 	for _, tc := range []struct {
 		cluster, cred string
 		admin         bool
-	}{{"aks-local", ops.KubeCredentialClientCertificate, false}, {"aks-local", ops.KubeCredentialClientCertificate, true}, {"aks-aad", ops.KubeCredentialEntraToken, false}} {
+	}{{"aks-local", ops.KubeCredentialToken, false}, {"aks-local", ops.KubeCredentialToken, true}, {"aks-aad", ops.KubeCredentialEntraToken, false}} {
 		t.Run(fmt.Sprintf("kubeconfig %s admin=%v", tc.cluster, tc.admin), func(t *testing.T) {
 			res := run(t, ops.KindAKSKubeconfig, ops.KubeconfigParams{SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: tc.cluster, UseClusterAdminCredentials: tc.admin, Namespace: "default"})
 			var out ops.Kubeconfig
 			if res.Status != task.Succeeded || json.Unmarshal(res.Output, &out) != nil {
 				t.Fatalf("%s %+v", res.Status, res.Error)
 			}
-			if out.Credential != tc.cred || out.Admin != tc.admin || strings.Contains(out.Kubeconfig, ownerSecret) || strings.Contains(out.Kubeconfig, "kubelogin") {
+			if out.Credential != tc.cred || out.Admin != tc.admin || strings.Contains(out.Kubeconfig, ownerSecret) || strings.Contains(out.Kubeconfig, "kubelogin") ||
+				strings.Contains(out.Kubeconfig, "client-key-data") {
 				t.Errorf("%+v", out)
 			}
 			path := filepath.Join(t.TempDir(), "kc")
