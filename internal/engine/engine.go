@@ -141,6 +141,9 @@ func (e *Engine) Run(ctx context.Context, spec task.Spec) (*task.Result, error) 
 	id := NewID()
 	timeout := TimeoutOf(spec)
 	if Placement(spec) == task.Delegate {
+		if err := ops.CheckPlacement(spec.Kind, spec.Connector, spec.Selectors); err != nil {
+			return nil, err
+		}
 		if e.delegates == nil && ops.DelegateOnly(spec.Kind) {
 			return nil, failure.New(failure.Unavailable, "%s runs only on delegates, and none can run it", spec.Kind).
 				WithCode("NoDelegate").

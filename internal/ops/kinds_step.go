@@ -3,6 +3,7 @@ package ops
 import (
 	"time"
 
+	"github.com/azimuthcd/azimuth/internal/connector"
 	"github.com/azimuthcd/azimuth/internal/task"
 )
 
@@ -28,3 +29,13 @@ func stepKinds() map[task.Kind]Func {
 // its connector says: script steps run arbitrary code, never inside the
 // server.
 func DelegateOnly(k task.Kind) bool { return k == KindStep }
+
+// CheckPlacement refuses, before a task is dispatched, what its kind's
+// rules forbid: a managed-identity script step without a selector of its
+// own (CheckStepSelectors).
+func CheckPlacement(k task.Kind, c *connector.Connector, selectors []string) error {
+	if k == KindStep {
+		return CheckStepSelectors(c, selectors)
+	}
+	return nil
+}
