@@ -124,7 +124,7 @@ disabled. -o json prints the whole result (credential kind, expiry).`,
 				if err := os.WriteFile(file, []byte(out.Kubeconfig), 0o600); err != nil {
 					return err
 				}
-				fmt.Fprintf(s.err, "kubeconfig of %s (%s credentials) written to %s\n", out.Cluster, credentialWord(out), file)
+				fmt.Fprintf(s.err, "kubeconfig of %s written to %s: %s\n", out.Cluster, file, credentialWord(out))
 				return nil
 			}
 			if done, err := pr.structured(out); done {
@@ -158,9 +158,9 @@ func needCluster(p ops.KubeconfigParams) error {
 }
 
 func credentialWord(k ops.Kubeconfig) string {
-	w := "user"
+	w := "user credentials"
 	if k.Admin {
-		w = "admin"
+		w = "admin credentials"
 	}
 	switch k.Credential {
 	case ops.KubeCredentialEntraToken:

@@ -162,14 +162,14 @@ func fetchClusterAccess(ctx context.Context, cred *azure.Credential, p Kubeconfi
 	if p.UseClusterAdminCredentials {
 		r, err := client.ListClusterAdminCredentials(ctx, p.ResourceGroup, p.Cluster, nil)
 		if err != nil {
-			return nil, credentialsError(cred, err, true)
+			return nil, credentialsError(cred, err, p.Cluster, true)
 		}
 		res = r.CredentialResults
 	} else {
 		r, err := client.ListClusterUserCredentials(ctx, p.ResourceGroup, p.Cluster,
 			&armcontainerservice.ManagedClustersClientListClusterUserCredentialsOptions{Format: to.Ptr(armcontainerservice.FormatExec)})
 		if err != nil {
-			return nil, credentialsError(cred, err, false)
+			return nil, credentialsError(cred, err, p.Cluster, false)
 		}
 		res = r.CredentialResults
 	}
@@ -206,12 +206,12 @@ const (
 // with local accounts disabled refusing admin credentials gets its own
 // reason and a hint to use user credentials; anything else is Harness's
 // "Failed to retrieve cluster <admin|user> credentials".
-func credentialsError(cred *azure.Credential, err error, admin bool) error {
+func credentialsError(cred *azure.Credential, err error, cluster string, admin bool) error {
 	e := cred.Classify(err)
 	var re *azcore.ResponseError
 	if admin && errors.As(err, &re) && re.StatusCode == 400 && strings.Contains(strings.ToLower(e.Message), "disable local accounts") {
 		return &azure.Error{Reason: ReasonLocalAccountsDisabled, Kind: failure.Invalid, Status: 400, Code: re.ErrorCode,
-			Message: "Azure refused the cluster's admin credentials: " + strings.TrimSpace(e.Message),
+			Message: fmt.Sprintf("Azure refused the admin credentials of cluster %s %s", cluster, strings.TrimPrefix(strings.TrimSpace(e.Message), "Azure refused the request ")),
 			Hint:    "This cluster has local accounts disabled, so only Entra ID users exist: use user credentials (drop useClusterAdminCredentials / --admin) with an identity that holds an AKS RBAC role on the cluster (or is in its admin group)."}
 	}
 	out := *e
