@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/azure"
@@ -146,7 +145,7 @@ func Step(ctx context.Context, env *Env, in Input) (any, error) {
 	}
 	res.AAD = acc.AAD
 
-	dir, err := os.MkdirTemp("", "azimuth-step-")
+	dir, err := os.MkdirTemp(stepTempBase(), "azimuth-step-")
 	if err != nil {
 		return nil, fmt.Errorf("step directory: %w", err)
 	}
@@ -317,6 +316,17 @@ func stepEnv(kubeconfig string, extra map[string]string) []string {
 	return append(out, KubeconfigPathVariable+"="+kubeconfig, "KUBECONFIG="+kubeconfig)
 }
 
+// stepTempBase is where step directories go: the temporary directory,
+// unless its path is too long for a unix socket inside it (108 bytes on
+// Linux), then /tmp.
+func stepTempBase() string {
+	base := os.TempDir()
+	if len(base)+len("/azimuth-step-0123456789/kube-token.sock") > 100 {
+		return "/tmp"
+	}
+	return base
+}
+
 // stepKillGrace is how long a script has between SIGTERM and SIGKILL.
 const stepKillGrace = 5 * time.Second
 
@@ -331,8 +341,8 @@ func runScript(ctx context.Context, bash, script, dir string, env []string, out 
 	cmd := exec.CommandContext(sctx, bash, "--noprofile", "--norc", script)
 	cmd.Dir, cmd.Env = dir, env
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	ownProcessGroup(cmd)
+	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, false) }
 	cmd.WaitDelay = stepKillGrace
 	if err := cmd.Start(); err != nil {
 		return 0, false, fmt.Errorf("start bash: %w", err)
@@ -347,13 +357,13 @@ func runScript(ctx context.Context, bash, script, dir string, env []string, out 
 			select {
 			case <-done:
 			case <-time.After(stepKillGrace):
-				_ = syscall.Kill(-pgid, syscall.SIGKILL)
+				_ = signalGroup(pgid, true)
 			}
 		}
 	}()
 	err := cmd.Wait()
 	close(done)
-	_ = syscall.Kill(-pgid, syscall.SIGKILL) // leftovers of the group
+	_ = signalGroup(pgid, true) // leftovers of the group
 	if ctx.Err() != nil {
 		return -1, false, ctx.Err()
 	}
