@@ -17,6 +17,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/config"
 	"github.com/azimuthcd/azimuth/internal/engine"
 	"github.com/azimuthcd/azimuth/internal/ops"
+	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/server"
 	"github.com/azimuthcd/azimuth/internal/task"
 	"github.com/azimuthcd/azimuth/internal/testenv"
@@ -217,5 +218,26 @@ func TestDevAKSPart(t *testing.T) {
 		if c.Name == "aks-aad" && (!c.AAD || c.LocalAccounts) || c.Name == "aks-local" && (c.AAD || !c.LocalAccounts) || !strings.Contains(c.Try, "--cluster "+c.Name) {
 			t.Errorf("%+v", c)
 		}
+	}
+}
+
+func TestDevAKSSeedsAConnector(t *testing.T) {
+	e := newAPIEnv(t)
+	env := &DevEnv{Config: &config.Server{CloudConfig: "cloud.json"}, Info: &DevInfo{URL: e.url, APIKey: e.admin, AccountIdentifier: "acme"}}
+	for range 2 { // a restarted dev server finds them in place
+		if err := devAKS(context.Background(), env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := e.ok("connector", "get", "aks_demo", "-o", "json")
+	if !strings.Contains(r.out, "30000000-0000-4000-8000-000000000006") || !strings.Contains(r.out, "account.aks-demo-owner-secret") {
+		t.Error(r)
+	}
+	if e.stored(scope.New("acme", "", ""), "aks-demo-owner-secret") != "demo-owner-secret-0006" {
+		t.Error("the seeded secret is not azimuth-owner's")
+	}
+	b, _ := json.Marshal(env.Info.AKS)
+	if !strings.Contains(string(b), `"connector":"aks_demo"`) || !strings.Contains(string(b), "azimuth run --connector aks_demo") {
+		t.Errorf("%s", b)
 	}
 }
