@@ -527,3 +527,25 @@ func TestStepPodIdentityShadowsSystemIdentity(t *testing.T) {
 		t.Errorf("warnings %+v\nlog:\n%s", out.Warnings, log)
 	}
 }
+
+// The engine never runs a step in the server, and refuses a
+// managed-identity step without a selector of its own before dispatching.
+func TestStepEnginePlacement(t *testing.T) {
+	w := &stepWorld{}
+	ids := w.identities()
+	params, _ := json.Marshal(ops.StepParams{KubeconfigParams: ops.KubeconfigParams{SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: "aks-local"}, Script: "true"})
+	for _, where := range []task.Where{task.Auto, task.Server} {
+		if got := engine.Placement(task.Spec{Kind: ops.KindStep, Where: where, Connector: ids[0].conn}); got != task.Delegate {
+			t.Errorf("Where %q: placed on %s", where, got)
+		}
+	}
+	e := engine.New(engine.Deps{})
+	_, err := e.Run(context.Background(), task.Spec{Kind: ops.KindStep, Connector: ids[2].conn, Params: params})
+	if fe, ok := failure.As(err); !ok || fe.Code != ops.ReasonStepNeedsSelector {
+		t.Errorf("MI step without a selector: %v", err)
+	}
+	_, err = e.Run(context.Background(), task.Spec{Kind: ops.KindStep, Connector: ids[0].conn, Params: params})
+	if fe, ok := failure.As(err); !ok || fe.Code != "NoDelegate" || !strings.Contains(err.Error(), "runs only on delegates") {
+		t.Errorf("SP step without a delegate hub: %v", err)
+	}
+}
