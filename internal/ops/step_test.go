@@ -265,6 +265,7 @@ func TestStepOutlivesTokens(t *testing.T) {
 			client = uamiClient
 		}
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel() // both sleep through a token lifetime
 			script := "export KUBECONFIG=${HARNESS_KUBE_CONFIG_PATH}\nkubectl get pods -n default\nsleep " + fmt.Sprint(int((life + 5*time.Second).Seconds())) + "\nkubectl get pods -n default -o name\n"
 			_, out, log := runStep(t, env, c, ops.StepParams{KubeconfigParams: ops.KubeconfigParams{
 				SubscriptionID: demoSub, ResourceGroup: demoRG, Cluster: "aks-aad"}, Script: script}, 2*time.Minute)
