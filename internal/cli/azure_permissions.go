@@ -89,17 +89,6 @@ in another subscription or tenant). Exits 7 when a capability is denied.`,
 	return cmd
 }
 
-func scopeQuery(c *client.Client, t target) map[string][]string {
-	q := map[string][]string{"accountIdentifier": {c.Account()}}
-	if t.Org != "" {
-		q["orgIdentifier"] = []string{t.Org}
-	}
-	if t.Project != "" {
-		q["projectIdentifier"] = []string{t.Project}
-	}
-	return q
-}
-
 func printCheck(s *streams, out ops.PermissionsCheckResult) error {
 	if out.Identity != nil {
 		fmt.Fprintf(s.out, "Identity: object %s (application %s) in tenant %s\n", out.Identity.ObjectID, out.Identity.ApplicationID, out.Identity.TenantID)
