@@ -6,7 +6,10 @@ import (
 	"fmt"
 
 	"github.com/azimuthcd/azimuth/internal/azuresim"
-	"github.com/azimuthcd/azimuth/internal/client"
+	"github.com/azimuthcd/azimuth/internal/access"
+	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/scope"
+	"github.com/azimuthcd/azimuth/internal/service"
 )
 
 // The connector `azimuth dev` seeds for the AKS demo: the demo world's
@@ -87,13 +90,14 @@ func devAKS(ctx context.Context, env *DevEnv) error {
 	return nil
 }
 
-// seedAKSConnector creates (once per dev directory) a secret and a
-// service-principal connector for the demo world's azimuth-owner, which
-// connects through the server; script steps with it still run on a
-// delegate. It returns the connector's identifier ("" when the server is
-// not up, as in unit tests).
+// seedAKSConnector creates or refreshes a secret and a service-principal
+// connector for the demo world's azimuth-owner, which connects through the
+// server; script steps with it still run on a delegate. It goes through the
+// services, not the HTTP API: dev parts run before the server serves. It
+// returns the connector's identifier ("" when there is no server, as in
+// unit tests).
 func seedAKSConnector(ctx context.Context, env *DevEnv, w *azuresim.World) (string, error) {
-	if env.Info == nil || env.Info.URL == "" {
+	if env.Server == nil || env.Config == nil {
 		return "", nil
 	}
 	var app *azuresim.App
@@ -108,25 +112,32 @@ func seedAKSConnector(ctx context.Context, env *DevEnv, w *azuresim.World) (stri
 	if app == nil {
 		return "", nil
 	}
-	c, err := client.New(client.Options{BaseURL: env.Info.URL, APIKey: env.Info.APIKey, Account: env.Info.AccountIdentifier, UserAgent: "azimuth-dev"})
-	if err != nil {
-		return "", err
-	}
-	if _, err := c.CreateTextSecret(ctx, client.Scope{}, client.SecretMeta{Identifier: devAKSSecret, Description: "azimuth-owner's client secret (demo world)"},
-		[]byte(app.Secrets[0].Value.Reveal())); err != nil && !client.IsConflict(err) {
+	p := access.System("azimuth dev")
+	sc := scope.Scope{Account: env.Config.Account}
+	svc := env.Server.Services
+	if err := upsertSecret(ctx, svc.Secrets, p, sc, devAKSSecret, service.SecretText, []byte(app.Secrets[0].Value.Reveal())); err != nil {
 		return "", fmt.Errorf("seed the AKS demo secret: %w", err)
 	}
 	doc, _ := json.Marshal(map[string]any{"connector": map[string]any{
 		"name": "aks-demo", "identifier": devAKSConnector, "type": "Azure",
 		"description": "A service principal allowed on both demo clusters: try azimuth run with it.",
+		"tags":        map[string]string{"seeded-by": "azimuth-dev"},
 		"spec": map[string]any{
 			"credential": map[string]any{"type": "ManualConfig", "spec": map[string]any{
 				"applicationId": app.AppID, "tenantId": tenant,
 				"auth": map[string]any{"type": "Secret", "spec": map[string]any{"secretRef": "account." + devAKSSecret}}}},
 			"azureEnvironmentType": "AZURE", "executeOnDelegate": false,
 		}}})
-	if _, err := c.CreateConnector(ctx, doc); err != nil && !client.IsConflict(err) {
-		return "", fmt.Errorf("seed the AKS demo connector: %w", err)
+	wr := service.Write{Account: sc.Account, Body: doc, MediaType: "application/json"}
+	if _, err := svc.Connectors.Create(ctx, p, wr); err != nil {
+		if failure.KindOf(err) != failure.Conflict {
+			return "", fmt.Errorf("seed the AKS demo connector: %w", err)
+		}
+		if _, err := svc.Connectors.Update(ctx, p, wr); err != nil {
+			return "", fmt.Errorf("seed the AKS demo connector: %w", err)
+		}
 	}
+	env.Info.AddConnector(DevConnector{Identifier: devAKSConnector, Scope: "account", Credential: "ServicePrincipalSecret", ConnectsThrough: "server",
+		Expect: "SUCCESS", Secrets: []string{devAKSSecret}, Note: "azimuth-owner: may use both demo clusters; script steps with it run on a delegate"})
 	return devAKSConnector, nil
 }

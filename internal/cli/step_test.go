@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -222,8 +223,20 @@ func TestDevAKSPart(t *testing.T) {
 }
 
 func TestDevAKSSeedsAConnector(t *testing.T) {
-	e := newAPIEnv(t)
-	env := &DevEnv{Config: &config.Server{CloudConfig: "cloud.json"}, Info: &DevInfo{URL: e.url, APIKey: e.admin, AccountIdentifier: "acme"}}
+	isolate(t)
+	dir := t.TempDir()
+	cfg := config.Server{Listen: "127.0.0.1:0", DataDir: dir, Account: "acme", LogLevel: "info", LogFormat: "text",
+		ShutdownTimeout: time.Second, Dev: true, DatabaseURL: filepath.Join(dir, "azimuth.db"), MasterKeyFile: filepath.Join(dir, "master.key")}
+	srv, err := server.New(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Store.Close() })
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e := &apiEnv{t: t, url: hs.URL, admin: srv.AdminKey.Reveal(), st: srv.Store, kr: srv.Keyring, dir: dir}
+	cfg.CloudConfig = "cloud.json" // what the simulator part sets
+	env := &DevEnv{Config: &cfg, Server: srv, Info: &DevInfo{URL: e.url, APIKey: e.admin, AccountIdentifier: "acme"}}
 	for range 2 { // a restarted dev server finds them in place
 		if err := devAKS(context.Background(), env); err != nil {
 			t.Fatal(err)
