@@ -75,6 +75,10 @@ func (a *API) queryConnectorOp(r *http.Request, p access.Principal, kind task.Ki
 	if err != nil {
 		return err
 	}
-	_, err = a.runConnectorOp(r.Context(), p, ConnectorTask{Owner: sc, Ref: r.URL.Query().Get("connectorRef"), Kind: kind, Params: params}, out)
+	ref := r.URL.Query().Get("connectorRef")
+	if _, _, err := connectorScope(sc, ref); err != nil {
+		return err // the request's own mistake, before anything runs
+	}
+	_, err = a.runConnectorOp(r.Context(), p, ConnectorTask{Owner: sc, Ref: ref, Kind: kind, Params: params}, out)
 	return err
 }
