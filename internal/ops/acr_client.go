@@ -2,8 +2,8 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,28 +143,22 @@ func (r *registry) nextLink(h string) string {
 
 func decodeTagPage(resp *http.Response, namesOnly bool) ([]TagInfo, error) {
 	defer resp.Body.Close()
-	dec := json.NewDecoder(resp.Body)
-	if namesOnly {
-		var body struct {
-			Tags []string `json:"tags"`
-		}
-		if err := dec.Decode(&body); err != nil {
-			return nil, fmt.Errorf("decode the tag list of %s: %w", resp.Request.URL.Host, err)
-		}
-		out := make([]TagInfo, len(body.Tags))
-		for i, n := range body.Tags {
-			out[i].Name = n
-		}
-		return out, nil
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTagPageBytes+1))
+	if err != nil {
+		return nil, err
 	}
-	var body struct {
-		Tags []TagInfo `json:"tags"`
+	if len(b) > maxTagPageBytes {
+		return nil, fmt.Errorf("registry %s answered a tag page larger than %d bytes", resp.Request.URL.Host, maxTagPageBytes)
 	}
-	if err := dec.Decode(&body); err != nil {
-		return nil, fmt.Errorf("decode the tag list of %s: %w", resp.Request.URL.Host, err)
+	tags, err := decodeACRTags(b, namesOnly)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", resp.Request.URL.Host, err)
 	}
-	return body.Tags, nil
+	return tags, nil
 }
+
+// maxTagPageBytes bounds one registry page (1000 tags are about 300 KB).
+const maxTagPageBytes = 32 << 20
 
 // acrToken is an ACR refresh or access token and when to stop using it.
 type acrToken struct {

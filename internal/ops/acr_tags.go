@@ -140,7 +140,7 @@ func ListRepositories(ctx context.Context, env *Env, in Input) (any, error) {
 	return out, nil
 }
 
-// ListTags returns one page of a repository's tags.
+// ListTags returns one page of a repository's tags: a TagPage, as JSON.
 func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 	var p TagsParams
 	if err := decodeParams(in.Params, &p); err != nil {
@@ -195,7 +195,12 @@ func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 		return nil, acrError(cred, t, err, "list the tags of "+p.Repository, p.Repository, "")
 	}
 	logf(in.Log, "%s/%s: %d tag(s) (%d read), order %s, more: %t", t.LoginServer, p.Repository, len(out.Tags), out.Scanned, order, out.NextPageToken != "")
-	return out, nil
+	// Encoded here, without reflection: the engine passes raw JSON on.
+	b, err := out.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.RawMessage(b), nil
 }
 
 // streamPage reads tags in the registry's own order (time or name) from
