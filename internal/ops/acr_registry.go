@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -195,16 +196,22 @@ func resolveRegistry(ctx context.Context, cred *azure.Credential, ref RegistryRe
 	if ls == "" && strings.Contains(name, ".") {
 		ls, name = strings.ToLower(name), ""
 	}
+	suffix := cred.Cloud().Endpoints.ContainerRegistrySuffix
 	if ls != "" {
-		if strings.ContainsAny(ls, "/:@ ") && !validHostPort(ls) {
-			return nil, failure.InvalidField("loginServer", "must be a host name such as myregistry%s, got %q", cred.Cloud().Endpoints.ContainerRegistrySuffix, ls)
+		// The registry receives the identity's Entra token: only a
+		// registry of the connector's cloud may have it.
+		if !validLoginServer(ls, suffix) {
+			return nil, failure.InvalidField("loginServer", "must be a registry login server of the connector's cloud, <name>%s; got %q (the connector's Entra token is sent to it, so no other host is accepted)", suffix, ls)
 		}
 		return &registryTarget{LoginServer: ls}, nil
+	}
+	if !registryNameRE.MatchString(name) {
+		return nil, failure.InvalidField("registry", "%q is not a registry name (5-50 letters and digits) or login server", name)
 	}
 	if name == "" {
 		return nil, failure.InvalidField("registry", "give the registry's login server (loginServer) or its name (registry)")
 	}
-	guess := strings.ToLower(name) + cred.Cloud().Endpoints.ContainerRegistrySuffix
+	guess := strings.ToLower(name) + suffix
 	sub := strings.TrimSpace(ref.SubscriptionID)
 	if sub == "" {
 		log("no subscription given: using the login server %s", guess)
@@ -228,9 +235,17 @@ func resolveRegistry(ctx context.Context, cred *azure.Credential, ref RegistryRe
 		Hint:    "Please check if the container registry and subscription values are properly configured."}
 }
 
-func validHostPort(s string) bool {
-	host, port, ok := strings.Cut(s, ":")
-	return ok && host != "" && port != "" && !strings.ContainsAny(host+port, "/@ ")
+// registryNameRE is a registry's name; loginLabelRE the label before the
+// cloud's suffix in a login server (the name, or name-hash with a domain
+// name label scope).
+var (
+	registryNameRE = regexp.MustCompile(`^[a-zA-Z0-9]{1,50}$`)
+	loginLabelRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+)
+
+func validLoginServer(ls, suffix string) bool {
+	label, ok := strings.CutSuffix(ls, suffix)
+	return ok && suffix != "" && loginLabelRE.MatchString(label)
 }
 
 // acrError classifies a data-plane failure: what the registry refused or

@@ -148,9 +148,7 @@ func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 	}
 	var fs failure.Fields
 	p.Repository = strings.Trim(strings.TrimSpace(p.Repository), "/")
-	if p.Repository == "" {
-		fs.Add("repository", "is required")
-	}
+	checkRepository(&fs, p.Repository)
 	order, ok := parseOrder(p.OrderBy)
 	if !ok {
 		fs.Add("orderBy", "must be timedesc, timeasc, name or version, got %q", p.OrderBy)
@@ -319,11 +317,9 @@ func GetTag(ctx context.Context, env *Env, in Input) (any, error) {
 	}
 	var fs failure.Fields
 	p.Repository, p.Tag = strings.Trim(strings.TrimSpace(p.Repository), "/"), strings.TrimSpace(p.Tag)
-	if p.Repository == "" {
-		fs.Add("repository", "is required")
-	}
-	if p.Tag == "" {
-		fs.Add("tag", "is required")
+	checkRepository(&fs, p.Repository)
+	if !tagRE.MatchString(p.Tag) {
+		fs.Add("tag", "%q is not a tag (up to 128 letters, digits, _ . -, not starting with . or -)", p.Tag)
 	}
 	if err := fs.Err(); err != nil {
 		return nil, err
@@ -407,8 +403,9 @@ func LatestTag(ctx context.Context, env *Env, in Input) (any, error) {
 	}
 	p.Repository, p.Tag = strings.Trim(strings.TrimSpace(p.Repository), "/"), strings.TrimSpace(p.Tag)
 	var fs failure.Fields
-	if p.Repository == "" {
-		fs.Add("repository", "is required")
+	checkRepository(&fs, p.Repository)
+	if p.Tag != "" && !tagRE.MatchString(p.Tag) {
+		fs.Add("tag", "%q is not a tag", p.Tag)
 	}
 	if p.Tag == "" && p.TagRegex == "" {
 		fs.Add("tagRegex", "give a tag or a tagRegex")
@@ -541,6 +538,23 @@ func openRegistry(ctx context.Context, env *Env, in Input, ref RegistryRef) (*az
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// repositoryRE is the Docker grammar of repository names (ACR's are
+// lower case); tagRE that of tags.
+var (
+	repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	tagRE        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+)
+
+// checkRepository adds a field error for a missing or malformed repository.
+func checkRepository(fs *failure.Fields, repo string) {
+	switch {
+	case repo == "":
+		fs.Add("repository", "is required")
+	case len(repo) > 256 || !repositoryRE.MatchString(repo):
+		fs.Add("repository", "%q is not a repository name (lower-case letters, digits and separators, e.g. team/api)", repo)
+	}
+}
 
 var (
 	_ Func = ListRepositories

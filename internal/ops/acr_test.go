@@ -244,6 +244,25 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 		}
 	})
 
+	t.Run("only registries of the cloud get the token", func(t *testing.T) {
+		before := sim.RequestCount("acr.exchange")
+		for _, ls := range []string{"attacker.example", "democontoso.azurecr.io.attacker.example", "democontoso.azurecr.io:8443", "x/y.azurecr.io", ".azurecr.io"} {
+			e := c.run(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: ls}, Repository: "team/api"}, nil)
+			if e == nil || e.Kind != failure.Invalid.String() || !strings.Contains(e.Message, "loginServer") {
+				t.Errorf("%s: %+v", ls, e)
+			}
+		}
+		for _, repo := range []string{"team/api?n=1", "Team/API", "../x", "a//b"} {
+			e := c.run(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: repo}, nil)
+			if e == nil || e.Kind != failure.Invalid.String() || !strings.Contains(e.Message, "repository") {
+				t.Errorf("%s: %+v", repo, e)
+			}
+		}
+		if n := sim.RequestCount("acr.exchange"); n != before {
+			t.Errorf("%d exchanges for refused requests", n-before)
+		}
+	})
+
 	t.Run("unknown repository", func(t *testing.T) {
 		e := c.run(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: "no/such"}, nil)
 		if e == nil || e.Kind != failure.NotFound.String() || !strings.Contains(e.Message, `"no/such"`) {
