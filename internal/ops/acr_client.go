@@ -39,15 +39,16 @@ type registry struct {
 	sdk      *azcontainerregistry.Client
 }
 
-// openACR returns the credential's shared registry for login.
-func openACR(cred *azure.Credential, login string) (*registry, error) {
+// openACR returns the credential's shared registry for login; now is the
+// clock its token cache renews by.
+func openACR(cred *azure.Credential, login string, now func() time.Time) (*registry, error) {
 	return azure.Client(cred, "acr:"+login, func(c *azure.Credential) (*registry, error) {
 		endpoint := "https://" + login
 		ac, err := azcontainerregistry.NewAuthenticationClient(endpoint, &azcontainerregistry.AuthenticationClientOptions{ClientOptions: c.ClientOptions()})
 		if err != nil {
 			return nil, err
 		}
-		auth := &acrAuth{cred: c, login: login, client: ac, now: time.Now, access: map[string]acrToken{},
+		auth := &acrAuth{cred: c, login: login, client: ac, now: now, access: map[string]acrToken{},
 			aadScope: strings.TrimSuffix(c.Cloud().Endpoints.ContainerRegistryAudience, "/") + "/.default"}
 		opts := c.ClientOptions()
 		pl, err := azcore.NewClient("azimuth.acr", "v1.0.0", runtime.PipelineOptions{PerRetry: []policy.Policy{auth}}, &opts)

@@ -487,7 +487,7 @@ func GetLoginCredentials(ctx context.Context, env *Env, in Input) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := openACR(cred, t.LoginServer)
+	r, err := openACR(cred, t.LoginServer, env.now)
 	if err != nil {
 		return nil, fmt.Errorf("registry client for %s: %w", t.LoginServer, err)
 	}
@@ -530,7 +530,7 @@ func openRegistry(ctx context.Context, env *Env, in Input, ref RegistryRef) (*az
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	r, err := openACR(cred, t.LoginServer)
+	r, err := openACR(cred, t.LoginServer, env.now)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("registry client for %s: %w", t.LoginServer, err)
 	}

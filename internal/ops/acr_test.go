@@ -536,3 +536,33 @@ func TestAzureSubscriptionsAndResourceGroups(t *testing.T) {
 		t.Fatalf("error %+v", e)
 	}
 }
+
+// ACR tokens are renewed shortly before they expire (by the Env's clock),
+// not when the registry refuses them.
+func TestACRTokensRenewedBeforeExpiry(t *testing.T) {
+	sim := acrSim(t, 10)
+	e := newEnv(t, sim, "")
+	var offset atomic.Int64
+	base := time.Now()
+	e.env.Now = func() time.Time { return base.Add(time.Duration(offset.Load())) }
+	c := reader(e)
+	list := func() {
+		t.Helper()
+		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: demoLogin}, Repository: "team/api"}, nil)
+	}
+	list()
+	if sim.RequestCount("acr.exchange") != 1 || sim.RequestCount("acr.token") != 1 {
+		t.Fatalf("%v", sim.RequestCounts())
+	}
+	// The simulator's tokens live an hour: renewed 5 minutes before.
+	offset.Store(int64(54 * time.Minute))
+	list()
+	if sim.RequestCount("acr.exchange") != 1 || sim.RequestCount("acr.token") != 1 {
+		t.Fatalf("renewed too early: %v", sim.RequestCounts())
+	}
+	offset.Store(int64(56 * time.Minute))
+	list()
+	if sim.RequestCount("acr.exchange") != 2 || sim.RequestCount("acr.token") != 2 || sim.RequestCount("acr.tags") != 3 {
+		t.Fatalf("not renewed: %v", sim.RequestCounts())
+	}
+}
