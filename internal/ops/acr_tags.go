@@ -26,6 +26,10 @@ const (
 	acrPageMax = 1000
 )
 
+// maxRegex bounds a tag filter or tagRegex (RE2 runs in linear time;
+// this bounds its compilation).
+const maxRegex = 1024
+
 // NullUsername is the user name docker login takes with an ACR refresh
 // token as password.
 const NullUsername = "00000000-0000-0000-0000-000000000000"
@@ -154,7 +158,9 @@ func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 		fs.Add("orderBy", "must be timedesc, timeasc, name or version, got %q", p.OrderBy)
 	}
 	var re *regexp.Regexp
-	if p.Filter != "" {
+	if len(p.Filter) > maxRegex {
+		fs.Add("filter", "is longer than %d characters", maxRegex)
+	} else if p.Filter != "" {
 		var err error
 		if re, err = regexp.Compile(p.Filter); err != nil {
 			fs.Add("filter", "is not a valid regular expression: %v", err)
@@ -416,7 +422,12 @@ func LatestTag(ctx context.Context, env *Env, in Input) (any, error) {
 	var re *regexp.Regexp
 	if p.Tag == "" {
 		var err error
-		if re, err = regexp.Compile(p.TagRegex); err != nil {
+		if len(p.TagRegex) > maxRegex {
+			err = fmt.Errorf("longer than %d characters", maxRegex)
+		} else {
+			re, err = regexp.Compile(p.TagRegex)
+		}
+		if err != nil {
 			return nil, &failure.Error{Kind: failure.Invalid, Code: "InvalidTagRegex",
 				Message: fmt.Sprintf("TagRegex field contains an invalid regex value '%s'.", p.TagRegex),
 				Hint:    "Please check tagRegex field in ACR artifact configuration.",
