@@ -35,9 +35,9 @@ func (a *API) acrRoutes() []Route {
 	)
 }
 
-// registryRef reads the registry from subscriptionId, resourceGroup,
+// acrRegistryRef reads the registry from subscriptionId, resourceGroup,
 // registry (a name or a login server) and loginServer.
-func registryRef(r *http.Request, registry string) ops.RegistryRef {
+func acrRegistryRef(r *http.Request, registry string) ops.RegistryRef {
 	q := r.URL.Query()
 	if registry == "" {
 		registry = q.Get("registry")
@@ -74,7 +74,7 @@ func (a *API) acrRegistries(w http.ResponseWriter, r *http.Request, p access.Pri
 
 func (a *API) acrRepositories(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var out ops.Repositories
-	if err := a.queryConnectorOp(r, p, ops.KindACRRepositories, ops.RepositoriesParams{RegistryRef: registryRef(r, r.PathValue("registry"))}, &out); err != nil {
+	if err := a.queryConnectorOp(r, p, ops.KindACRRepositories, ops.RepositoriesParams{RegistryRef: acrRegistryRef(r, r.PathValue("registry"))}, &out); err != nil {
 		return err
 	}
 	repos := make([]acrRepositoryDTO, 0, len(out.Repositories))
@@ -85,8 +85,8 @@ func (a *API) acrRepositories(w http.ResponseWriter, r *http.Request, p access.P
 	return nil
 }
 
-// tagsParams reads acr.tags' parameters from the query.
-func tagsParams(r *http.Request) (ops.TagsParams, error) {
+// acrTagsParams reads acr.tags' parameters from the query.
+func acrTagsParams(r *http.Request) (ops.TagsParams, error) {
 	q := r.URL.Query()
 	limit, err1 := queryInt(r, "limit")
 	size, err2 := queryInt(r, "pageSize")
@@ -94,12 +94,12 @@ func tagsParams(r *http.Request) (ops.TagsParams, error) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return ops.TagsParams{}, mergeFields(err1, err2, err3)
 	}
-	return ops.TagsParams{RegistryRef: registryRef(r, ""), Repository: q.Get("repository"), OrderBy: q.Get("orderBy"),
+	return ops.TagsParams{RegistryRef: acrRegistryRef(r, ""), Repository: q.Get("repository"), OrderBy: q.Get("orderBy"),
 		Filter: q.Get("filter"), Limit: limit, PageSize: size, PageToken: q.Get("pageToken"), NamesOnly: names}, nil
 }
 
 func (a *API) acrTags(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	params, err := tagsParams(r)
+	params, err := acrTagsParams(r)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (a *API) acrTags(w http.ResponseWriter, r *http.Request, p access.Principal
 func (a *API) acrTag(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	q := r.URL.Query()
 	var out ops.TagDetails
-	if err := a.queryConnectorOp(r, p, ops.KindACRTag, ops.TagParams{RegistryRef: registryRef(r, ""), Repository: q.Get("repository"), Tag: q.Get("tag")}, &out); err != nil {
+	if err := a.queryConnectorOp(r, p, ops.KindACRTag, ops.TagParams{RegistryRef: acrRegistryRef(r, ""), Repository: q.Get("repository"), Tag: q.Get("tag")}, &out); err != nil {
 		return err
 	}
 	ok(w, r, out)
@@ -123,7 +123,7 @@ func (a *API) acrTag(w http.ResponseWriter, r *http.Request, p access.Principal)
 
 func (a *API) acrLoginCredentials(w http.ResponseWriter, r *http.Request, p access.Principal) error {
 	var out ops.LoginCredentials
-	if err := a.queryConnectorOp(r, p, ops.KindACRLoginCredentials, ops.LoginCredentialsParams{RegistryRef: registryRef(r, "")}, &out); err != nil {
+	if err := a.queryConnectorOp(r, p, ops.KindACRLoginCredentials, ops.LoginCredentialsParams{RegistryRef: acrRegistryRef(r, "")}, &out); err != nil {
 		return err
 	}
 	ok(w, r, out)
@@ -146,7 +146,7 @@ type acrBuildDetailsDTO struct {
 	LastUpdateTime *time.Time        `json:"lastUpdateTime,omitempty"`
 }
 
-func buildDetails(login, repo, tag, digest string, created, updated time.Time) acrBuildDetailsDTO {
+func acrBuildDetailsOf(login, repo, tag, digest string, created, updated time.Time) acrBuildDetailsDTO {
 	d := acrBuildDetailsDTO{Tag: tag, ImagePath: repo, Digest: digest,
 		Metadata: map[string]string{"image": login + "/" + repo + ":" + tag, "tag": tag, "registryHostname": login}}
 	if digest != "" {
@@ -168,7 +168,7 @@ func buildDetails(login, repo, tag, digest string, created, updated time.Time) a
 // byte is an ordinary error response; a failure later cuts the response
 // off, so a client never mistakes a partial list for a whole one.
 func (a *API) acrBuildDetails(w http.ResponseWriter, r *http.Request, p access.Principal) error {
-	params, err := tagsParams(r)
+	params, err := acrTagsParams(r)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (a *API) acrBuildDetails(w http.ResponseWriter, r *http.Request, p access.P
 	first := true
 	for {
 		for _, t := range page.Tags {
-			b, err := json.Marshal(buildDetails(page.LoginServer, page.Repository, t.Name, t.Digest, t.CreatedTime, t.LastUpdateTime))
+			b, err := json.Marshal(acrBuildDetailsOf(page.LoginServer, page.Repository, t.Name, t.Digest, t.CreatedTime, t.LastUpdateTime))
 			if err != nil {
 				panic(http.ErrAbortHandler)
 			}
@@ -244,11 +244,11 @@ func (a *API) acrLastSuccessfulBuild(w http.ResponseWriter, r *http.Request, p a
 		body.Tag, body.TagRegex = q.Get("tag"), q.Get("tagRegex")
 	}
 	var d ops.TagDetails
-	if err := a.queryConnectorOp(r, p, ops.KindACRLatestTag, ops.LatestTagParams{RegistryRef: registryRef(r, ""), Repository: q.Get("repository"),
+	if err := a.queryConnectorOp(r, p, ops.KindACRLatestTag, ops.LatestTagParams{RegistryRef: acrRegistryRef(r, ""), Repository: q.Get("repository"),
 		Tag: body.Tag, TagRegex: body.TagRegex}, &d); err != nil {
 		return err
 	}
-	out := buildDetails(d.LoginServer, d.Repository, d.Tag, d.Digest, d.CreatedTime, d.LastUpdateTime)
+	out := acrBuildDetailsOf(d.LoginServer, d.Repository, d.Tag, d.Digest, d.CreatedTime, d.LastUpdateTime)
 	out.MediaType, out.Platforms = d.MediaType, d.Platforms
 	if d.Size > 0 {
 		out.Metadata["size"] = strconv.FormatInt(d.Size, 10)

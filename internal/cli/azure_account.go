@@ -25,7 +25,7 @@ type azureCall struct {
 
 func newAzureCall(cmd *cobra.Command, connectorRef string) (*azureCall, error) {
 	if connectorRef == "" {
-		return nil, usageError{errNoConnector}
+		return nil, usageError{errAzureNoConnector}
 	}
 	c, t, err := newAPIClient(cmd)
 	if err != nil {
@@ -56,9 +56,9 @@ func (a *azureCall) do(ctx context.Context, method, path string, extra url.Value
 	return apiError(a.t, err)
 }
 
-var errNoConnector = errors.New("--connector is required: the Azure connector to use (ID, org.ID or account.ID)")
+var errAzureNoConnector = errors.New("--connector is required: the Azure connector to use (ID, org.ID or account.ID)")
 
-func connectorFlag(cmd *cobra.Command, v *string) {
+func azureConnectorFlag(cmd *cobra.Command, v *string) {
 	cmd.Flags().StringVarP(v, "connector", "c", "", "the Azure connector (ID, org.ID or account.ID, seen from --org/--project)")
 }
 
@@ -99,7 +99,7 @@ func newAzureSubscriptionsCmd(s *streams) *cobra.Command {
 			return tb.flush()
 		},
 	}
-	connectorFlag(cmd, &conn)
+	azureConnectorFlag(cmd, &conn)
 	return cmd
 }
 
@@ -141,7 +141,7 @@ func newAzureResourceGroupsCmd(s *streams) *cobra.Command {
 			return tb.flush()
 		},
 	}
-	connectorFlag(cmd, &conn)
+	azureConnectorFlag(cmd, &conn)
 	cmd.Flags().StringVar(&sub, "subscription", "", "subscription ID")
 	return cmd
 }

@@ -38,7 +38,7 @@ type registryFlags struct {
 }
 
 func (f *registryFlags) add(cmd *cobra.Command) {
-	connectorFlag(cmd, &f.conn)
+	azureConnectorFlag(cmd, &f.conn)
 	cmd.Flags().StringVar(&f.loginServer, "login-server", "", "the registry's login server, e.g. myregistry.azurecr.io (AcrPull is enough)")
 	cmd.Flags().StringVar(&f.registry, "registry", "", "the registry's name, looked up in --subscription (needs Reader)")
 	cmd.Flags().StringVar(&f.subscription, "subscription", "", "subscription ID (with --registry)")
@@ -92,7 +92,7 @@ func newACRRegistriesCmd(s *streams) *cobra.Command {
 			return tb.flush()
 		},
 	}
-	connectorFlag(cmd, &conn)
+	azureConnectorFlag(cmd, &conn)
 	cmd.Flags().StringVar(&sub, "subscription", "", "subscription ID")
 	cmd.Flags().StringVar(&rg, "resource-group", "", "only this resource group")
 	return cmd
@@ -147,10 +147,10 @@ func newACRRepositoriesCmd(s *streams) *cobra.Command {
 
 func newACRTagsCmd(s *streams) *cobra.Command {
 	var (
-		f                   registryFlags
-		order, filter       string
-		limit, pageSize     int
-		namesOnly, progress bool
+		f                       registryFlags
+		order, filter           string
+		limit, pageSize         int
+		namesOnly, showProgress bool
 	)
 	cmd := &cobra.Command{
 		Use:   "tags REPOSITORY",
@@ -191,7 +191,7 @@ format; on a terminal, stderr shows how many tags have arrived.`,
 				q.Set("namesOnly", "true")
 			}
 			w := newTagWriter(s.out, format, namesOnly)
-			prog := newProgress(s.err, progress)
+			prog := newTagProgress(s.err, showProgress)
 			for {
 				var page ops.TagPage
 				if err := call.do(cmd.Context(), "GET", "/ng/api/azimuth/acr/tags", q, nil, &page); err != nil {
@@ -217,7 +217,7 @@ format; on a terminal, stderr shows how many tags have arrived.`,
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many tags (0: all)")
 	cmd.Flags().IntVar(&pageSize, "page-size", 0, "tags per request (default 1000, at most 10000)")
 	cmd.Flags().BoolVar(&namesOnly, "names-only", false, "names only, no digests and times (cheaper)")
-	cmd.Flags().BoolVar(&progress, "progress", true, "show progress on stderr when it is a terminal")
+	cmd.Flags().BoolVar(&showProgress, "progress", true, "show progress on stderr when it is a terminal")
 	return cmd
 }
 
@@ -283,7 +283,7 @@ func (w *tagWriter) page(tags []ops.TagInfo) error {
 		if w.namesOnly {
 			buf = append(append(buf, cell(t.Name)...), '\n')
 		} else {
-			buf = fmt.Appendf(buf, "%-*s  %-20s  %-19s  %s\n", w.width, cell(t.Name), shortDigest(t.Digest), stamp(t.LastUpdateTime), stamp(t.CreatedTime))
+			buf = fmt.Appendf(buf, "%-*s  %-20s  %-19s  %s\n", w.width, cell(t.Name), shortDigest(t.Digest), tagStamp(t.LastUpdateTime), tagStamp(t.CreatedTime))
 		}
 		w.n++
 	}
@@ -327,28 +327,28 @@ func shortDigest(d string) string {
 	return cell(d)
 }
 
-func stamp(t time.Time) string {
+func tagStamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05")
 }
 
-// progress counts arrived items on stderr, when stderr is a terminal.
-type progress struct {
+// tagProgress counts arrived items on stderr, when stderr is a terminal.
+type tagProgress struct {
 	w     io.Writer
 	on    bool
 	n     int
 	shown bool
 }
 
-func newProgress(w io.Writer, want bool) *progress {
-	return &progress{w: w, on: want && isTerminal(w)}
+func newTagProgress(w io.Writer, want bool) *tagProgress {
+	return &tagProgress{w: w, on: want && isTerminalWriter(w)}
 }
 
 // add shows the count once more than one page has arrived: a short
 // listing prints nothing extra.
-func (p *progress) add(n int) {
+func (p *tagProgress) add(n int) {
 	p.n += n
 	if p.on {
 		fmt.Fprintf(p.w, "\r%d tags so far…", p.n)
@@ -356,14 +356,14 @@ func (p *progress) add(n int) {
 	}
 }
 
-func (p *progress) done() {
+func (p *tagProgress) done() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
 }
 
 // isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
+func isTerminalWriter(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -416,7 +416,7 @@ func printTagDetails(s *streams, p *printer, d ops.TagDetails) error {
 		platforms += x
 	}
 	return fields(s.out, "Image", d.Image, "Digest", d.Digest, "Media type", d.MediaType, "Platforms", platforms,
-		"Size", strconv.FormatInt(d.Size, 10), "Created", stamp(d.CreatedTime), "Updated", stamp(d.LastUpdateTime), "Pinned", d.ImageByDigest)
+		"Size", strconv.FormatInt(d.Size, 10), "Created", tagStamp(d.CreatedTime), "Updated", tagStamp(d.LastUpdateTime), "Pinned", d.ImageByDigest)
 }
 
 func newACRLatestCmd(s *streams) *cobra.Command {
@@ -497,7 +497,7 @@ The password is an ACR refresh token, valid for a few hours (Expires).`,
 			if ok, err := p.structured(out); ok {
 				return err
 			}
-			return fields(s.out, "Login server", out.LoginServer, "Username", out.Username, "Password", out.Password, "Expires", stamp(out.ExpiresOn))
+			return fields(s.out, "Login server", out.LoginServer, "Username", out.Username, "Password", out.Password, "Expires", tagStamp(out.ExpiresOn))
 		},
 	}
 	f.add(cmd)

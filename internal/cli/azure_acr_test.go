@@ -29,7 +29,7 @@ import (
 // pointed at a simulator of the demo world (bigTags tags in
 // load/many-tags-0), and the connectors reader (Reader) and acrpull
 // (AcrPull only).
-func newAzureAPIEnv(t *testing.T, bigTags int) *apiEnv {
+func newACRAPIEnv(t *testing.T, bigTags int) *apiEnv {
 	t.Helper()
 	dir := isolate(t)
 	w, err := azuresim.DemoWorld()
@@ -65,14 +65,14 @@ func newAzureAPIEnv(t *testing.T, bigTags int) *apiEnv {
 	e := &apiEnv{t: t, url: srv.URL, admin: tok.Reveal(), st: st, kr: kr, dir: dir}
 	for _, c := range [][2]string{{"reader", "30000000-0000-4000-8000-000000000001"}, {"acrpull", "30000000-0000-4000-8000-000000000005"}} {
 		secretValue := map[string]string{"reader": "demo-reader-secret-0001", "acrpull": devACRPullSecret}[c[0]]
-		for _, req := range connectorRequests("acme", c[0], c[1], devACRTenant, secretValue) {
-			e.post(req.path, req.body)
+		for _, req := range acrSeedRequests("acme", c[0], c[1], devACRTenant, secretValue) {
+			e.acrPost(req.path, req.body)
 		}
 	}
 	return e
 }
 
-func (e *apiEnv) post(path string, body any) {
+func (e *apiEnv) acrPost(path string, body any) {
 	e.t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", e.url+path, bytes.NewReader(b))
@@ -91,7 +91,7 @@ func (e *apiEnv) post(path string, body any) {
 }
 
 func TestAzureACRCommands(t *testing.T) {
-	e := newAzureAPIEnv(t, 5000)
+	e := newACRAPIEnv(t, 5000)
 	const login = "democontoso.azurecr.io"
 
 	r := e.ok("azure", "subscriptions", "-c", "reader")
@@ -155,7 +155,7 @@ func TestAzureACRCommands(t *testing.T) {
 // The dev part seeds the AcrPull-only connector (twice is fine: a dev
 // directory is restarted) and describes the demo registries in dev.json.
 func TestDevACRPart(t *testing.T) {
-	e := newAzureAPIEnv(t, 20000)
+	e := newACRAPIEnv(t, 20000)
 	env := &DevEnv{Config: &config.Server{CloudConfig: "sim.json"}, Info: &DevInfo{URL: e.url, APIKey: e.admin, AccountIdentifier: "acme"}}
 	for range 2 {
 		if err := devACR(context.Background(), env); err != nil {

@@ -65,17 +65,17 @@ const (
 	devACRConnector  = "acr_pull_only"
 )
 
-// devRequest is one API request of the seed.
-type devRequest struct {
+// acrDevRequest is one API request of the seed.
+type acrDevRequest struct {
 	path string
 	body any
 }
 
 // connectorRequests create a text secret and an Azure connector (service
 // principal with a secret, connecting through the server) at account level.
-func connectorRequests(account, id, app, tenant, secretValue string) []devRequest {
+func acrSeedRequests(account, id, app, tenant, secretValue string) []acrDevRequest {
 	q := "?accountIdentifier=" + url.QueryEscape(account)
-	return []devRequest{
+	return []acrDevRequest{
 		{"/ng/api/v2/secrets" + q, map[string]any{"secret": map[string]any{"type": "SecretText", "name": id + " secret", "identifier": id + "_secret",
 			"spec": map[string]any{"secretManagerIdentifier": "harnessSecretManager", "valueType": "Inline", "value": secretValue}}}},
 		{"/ng/api/connectors" + q, map[string]any{"connector": map[string]any{"name": id, "identifier": id, "type": "Azure",
@@ -124,8 +124,8 @@ func devACR(ctx context.Context, env *DevEnv) error {
 			}
 		}
 	}
-	for _, req := range connectorRequests(env.Info.AccountIdentifier, devACRConnector, devACRPullApp, devACRTenant, devACRPullSecret) {
-		if err := devPost(ctx, env.Info.URL, env.Info.APIKey, req); err != nil {
+	for _, req := range acrSeedRequests(env.Info.AccountIdentifier, devACRConnector, devACRPullApp, devACRTenant, devACRPullSecret) {
+		if err := acrDevPost(ctx, env.Info.URL, env.Info.APIKey, req); err != nil {
 			return fmt.Errorf("seed the AcrPull-only connector: %w", err)
 		}
 	}
@@ -142,7 +142,7 @@ func devACR(ctx context.Context, env *DevEnv) error {
 
 // devPost sends one seed request; an entity that already exists (a dev
 // directory started before) is left as it is.
-func devPost(ctx context.Context, base, key string, req devRequest) error {
+func acrDevPost(ctx context.Context, base, key string, req acrDevRequest) error {
 	b, err := json.Marshal(req.body)
 	if err != nil {
 		return err

@@ -27,16 +27,16 @@ import (
 func BenchmarkACRList100k(b *testing.B) {
 	const n = 100_000
 	sim := acrSim(b, n)
-	e := newEnv(b, sim, "")
-	c := reader(e)
-	ref := ops.RegistryRef{LoginServer: demoLogin}
+	e := newACREnv(b, sim, "")
+	c := readerCaller(e)
+	ref := ops.RegistryRef{LoginServer: acrDemoLogin}
 	// Warm both paths (tokens, the simulator's digest cache).
-	c.must(b, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: bigRepo, PageSize: 10}, nil)
-	repo, err := name.NewRepository(demoLogin + "/" + bigRepo)
+	c.must(b, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, PageSize: 10}, nil)
+	repo, err := name.NewRepository(acrDemoLogin + "/" + acrBigRepo)
 	if err != nil {
 		b.Fatal(err)
 	}
-	craneOpts := []remote.Option{remote.WithAuth(&authn.Basic{Username: readerApp, Password: readerSecret}),
+	craneOpts := []remote.Option{remote.WithAuth(&authn.Basic{Username: acrReaderApp, Password: acrReaderSecret}),
 		remote.WithTransport(sim.HTTPClient().Transport), remote.WithContext(context.Background())}
 	if _, err := remote.List(repo, craneOpts...); err != nil {
 		b.Fatal(err)
@@ -52,9 +52,9 @@ func BenchmarkACRList100k(b *testing.B) {
 		{"azimuth/names/pageSize=10000", ops.MaxTagPageSize, true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			peak := measurePeak(b, func() {
+			peak := acrMeasurePeak(b, func() {
 				count := 0
-				p := ops.TagsParams{RegistryRef: ref, Repository: bigRepo, PageSize: v.pageSize, NamesOnly: v.namesOnly}
+				p := ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, PageSize: v.pageSize, NamesOnly: v.namesOnly}
 				for {
 					var page ops.TagPage
 					c.must(b, ops.KindACRTags, p, &page)
@@ -72,7 +72,7 @@ func BenchmarkACRList100k(b *testing.B) {
 		})
 	}
 	b.Run("crane", func(b *testing.B) {
-		peak := measurePeak(b, func() {
+		peak := acrMeasurePeak(b, func() {
 			tags, err := remote.List(repo, craneOpts...)
 			if err != nil || len(tags) != n {
 				b.Fatalf("%d tags, %v", len(tags), err)
@@ -84,7 +84,7 @@ func BenchmarkACRList100k(b *testing.B) {
 
 // measurePeak runs fn b.N times and returns the largest live heap seen
 // above the heap before each run, in MiB.
-func measurePeak(b *testing.B, fn func()) float64 {
+func acrMeasurePeak(b *testing.B, fn func()) float64 {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
 	var worst uint64

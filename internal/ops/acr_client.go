@@ -14,12 +14,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/containers/azcontainerregistry"
 
 	"github.com/azimuthcd/azimuth/internal/azure"
 )
 
-// registry is one registry as a credential reaches it: an ACR token cache
+// acrRegistry is one registry as a credential reaches it: an ACR token cache
 // shared by every request of every task of the credential, the SDK's
 // data-plane client for the occasional call (repositories, tag and
 // manifest properties), and a pipeline of our own for tag listings.
@@ -31,7 +32,7 @@ import (
 // read). The pipeline is azcore's, with the process's transport and retry
 // policy (429 and 5xx retried, Retry-After honoured), so only decoding
 // and the URL are ours.
-type registry struct {
+type acrRegistry struct {
 	login    string
 	endpoint string
 	auth     *acrAuth
@@ -41,8 +42,8 @@ type registry struct {
 
 // openACR returns the credential's shared registry for login; now is the
 // clock its token cache renews by.
-func openACR(cred *azure.Credential, login string, now func() time.Time) (*registry, error) {
-	return azure.Client(cred, "acr:"+login, func(c *azure.Credential) (*registry, error) {
+func openACR(cred *azure.Credential, login string, now func() time.Time) (*acrRegistry, error) {
+	return azure.Client(cred, "acr:"+login, func(c *azure.Credential) (*acrRegistry, error) {
 		endpoint := "https://" + login
 		ac, err := azcontainerregistry.NewAuthenticationClient(endpoint, &azcontainerregistry.AuthenticationClientOptions{ClientOptions: c.ClientOptions()})
 		if err != nil {
@@ -64,7 +65,7 @@ func openACR(cred *azure.Credential, login string, now func() time.Time) (*regis
 		if err != nil {
 			return nil, err
 		}
-		return &registry{login: login, endpoint: endpoint, auth: auth, pipeline: pl.Pipeline(), sdk: sdk}, nil
+		return &acrRegistry{login: login, endpoint: endpoint, auth: auth, pipeline: pl.Pipeline(), sdk: sdk}, nil
 	})
 }
 
@@ -81,7 +82,7 @@ type tagQuery struct {
 // Link header from page to page, and calls fn for each until fn returns
 // false or the tags run out. more reports whether tags remain after the
 // last one fn saw (only meaningful when fn stopped).
-func (r *registry) tags(ctx context.Context, q tagQuery, fn func(TagInfo) bool) (more bool, err error) {
+func (r *acrRegistry) tags(ctx context.Context, q tagQuery, fn func(TagInfo) bool) (more bool, err error) {
 	v := url.Values{}
 	path := "/acr/v1/" + url.PathEscape(q.repo) + "/_tags"
 	if q.namesOnly {
@@ -127,7 +128,7 @@ func (r *registry) tags(ctx context.Context, q tagQuery, fn func(TagInfo) bool) 
 }
 
 // nextLink reads `</path?query>; rel="next"`, relative to the registry.
-func (r *registry) nextLink(h string) string {
+func (r *acrRegistry) nextLink(h string) string {
 	if !strings.HasPrefix(h, "<") {
 		return ""
 	}
@@ -239,7 +240,7 @@ func (a *acrAuth) token(ctx context.Context, scope string) (string, error) {
 		return "", err
 	}
 	resp, err := a.client.ExchangeACRRefreshTokenForACRAccessToken(ctx, a.login, scope, a.refresh.value,
-		&azcontainerregistry.AuthenticationClientExchangeACRRefreshTokenForACRAccessTokenOptions{GrantType: ptr(azcontainerregistry.TokenGrantTypeRefreshToken)})
+		&azcontainerregistry.AuthenticationClientExchangeACRRefreshTokenForACRAccessTokenOptions{GrantType: to.Ptr(azcontainerregistry.TokenGrantTypeRefreshToken)})
 	if err != nil {
 		return "", err
 	}

@@ -17,15 +17,15 @@ import (
 // fields skipped, escapes decoded); anything unusual falls back to
 // encoding/json.
 
-var errJSON = errors.New("malformed JSON")
+var errTagJSON = errors.New("malformed JSON")
 
-// scanner reads JSON from b.
-type scanner struct {
+// tagScanner reads JSON from b.
+type tagScanner struct {
 	b []byte
 	i int
 }
 
-func (s *scanner) ws() {
+func (s *tagScanner) ws() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -37,7 +37,7 @@ func (s *scanner) ws() {
 }
 
 // peek returns the next non-space byte (0 at the end).
-func (s *scanner) peek() byte {
+func (s *tagScanner) peek() byte {
 	s.ws()
 	if s.i < len(s.b) {
 		return s.b[s.i]
@@ -45,7 +45,7 @@ func (s *scanner) peek() byte {
 	return 0
 }
 
-func (s *scanner) eat(c byte) bool {
+func (s *tagScanner) eat(c byte) bool {
 	if s.peek() == c {
 		s.i++
 		return true
@@ -54,7 +54,7 @@ func (s *scanner) eat(c byte) bool {
 }
 
 // str reads a string; escapes are decoded by encoding/json.
-func (s *scanner) str() (string, error) {
+func (s *tagScanner) str() (string, error) {
 	b, err := s.strBytes()
 	if err != nil || b != nil {
 		return string(b), err
@@ -63,15 +63,15 @@ func (s *scanner) str() (string, error) {
 }
 
 // strBytes returns a string's bytes when it has no escape and is valid
-// UTF-8 (the fast path), else nil with the scanner left at the string.
-func (s *scanner) strBytes() ([]byte, error) {
+// UTF-8 (the fast path), else nil with the tagScanner left at the string.
+func (s *tagScanner) strBytes() ([]byte, error) {
 	if !s.eat('"') {
-		return nil, errJSON
+		return nil, errTagJSON
 	}
 	rest := s.b[s.i:]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 {
-		return nil, errJSON
+		return nil, errTagJSON
 	}
 	span := rest[:end]
 	if bytes.IndexByte(span, '\\') >= 0 || !utf8.Valid(span) {
@@ -80,7 +80,7 @@ func (s *scanner) strBytes() ([]byte, error) {
 	}
 	for _, c := range span {
 		if c < 0x20 {
-			return nil, errJSON
+			return nil, errTagJSON
 		}
 	}
 	s.i += end + 1
@@ -91,8 +91,8 @@ func (s *scanner) strBytes() ([]byte, error) {
 }
 
 // escapedStr reads a string with escapes (or invalid UTF-8, replaced as
-// encoding/json does); the scanner is at its opening quote.
-func (s *scanner) escapedStr() (string, error) {
+// encoding/json does); the tagScanner is at its opening quote.
+func (s *tagScanner) escapedStr() (string, error) {
 	start := s.i
 	s.i++
 	for s.i < len(s.b) {
@@ -108,15 +108,15 @@ func (s *scanner) escapedStr() (string, error) {
 			}
 			return out, nil
 		case c < 0x20:
-			return "", errJSON
+			return "", errTagJSON
 		}
 		s.i++
 	}
-	return "", errJSON
+	return "", errTagJSON
 }
 
 // skip passes over one value of any kind.
-func (s *scanner) skip() error {
+func (s *tagScanner) skip() error {
 	switch c := s.peek(); {
 	case c == '"':
 		_, err := s.str()
@@ -126,7 +126,7 @@ func (s *scanner) skip() error {
 	case c == '[':
 		return s.array(s.skip)
 	case s.i >= len(s.b):
-		return errJSON
+		return errTagJSON
 	default: // number, true, false, null
 		for _, lit := range []string{"true", "false", "null"} {
 			if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
@@ -138,23 +138,23 @@ func (s *scanner) skip() error {
 		for s.i < len(s.b) && strings.IndexByte("+-.0123456789eE", s.b[s.i]) >= 0 {
 			s.i++
 		}
-		if !validNumber(s.b[start:s.i]) {
-			return errJSON
+		if !validJSONNumber(s.b[start:s.i]) {
+			return errTagJSON
 		}
 		return s.delimited()
 	}
 }
 
 // delimited checks that a literal ends where a value may end.
-func (s *scanner) delimited() error {
+func (s *tagScanner) delimited() error {
 	if s.i < len(s.b) && strings.IndexByte(",}] \t\n\r", s.b[s.i]) < 0 {
-		return errJSON
+		return errTagJSON
 	}
 	return nil
 }
 
-// validNumber is JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func validNumber(b []byte) bool {
+// validJSONNumber is JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validJSONNumber(b []byte) bool {
 	i := 0
 	digits := func() int {
 		n := 0
@@ -192,9 +192,9 @@ func validNumber(b []byte) bool {
 }
 
 // object reads {"k": v, ...}; field must consume each value.
-func (s *scanner) object(field func(key string) error) error {
+func (s *tagScanner) object(field func(key string) error) error {
 	if !s.eat('{') {
-		return errJSON
+		return errTagJSON
 	}
 	if s.eat('}') {
 		return nil
@@ -205,7 +205,7 @@ func (s *scanner) object(field func(key string) error) error {
 			return err
 		}
 		if !s.eat(':') {
-			return errJSON
+			return errTagJSON
 		}
 		if err := field(k); err != nil {
 			return err
@@ -216,14 +216,14 @@ func (s *scanner) object(field func(key string) error) error {
 		if s.eat('}') {
 			return nil
 		}
-		return errJSON
+		return errTagJSON
 	}
 }
 
 // array reads [v, ...]; elem must consume each value.
-func (s *scanner) array(elem func() error) error {
+func (s *tagScanner) array(elem func() error) error {
 	if !s.eat('[') {
-		return errJSON
+		return errTagJSON
 	}
 	if s.eat(']') {
 		return nil
@@ -238,19 +238,19 @@ func (s *scanner) array(elem func() error) error {
 		if s.eat(']') {
 			return nil
 		}
-		return errJSON
+		return errTagJSON
 	}
 }
 
 // optString reads a string or null.
-func (s *scanner) optString() (string, error) {
+func (s *tagScanner) optString() (string, error) {
 	if s.peek() == 'n' {
 		return "", s.skip()
 	}
 	return s.str()
 }
 
-func (s *scanner) optTime() (time.Time, error) {
+func (s *tagScanner) optTime() (time.Time, error) {
 	if s.peek() == 'n' {
 		return time.Time{}, s.skip()
 	}
@@ -322,7 +322,7 @@ func parseUTC(b []byte) (time.Time, bool) {
 
 // tagObject reads one tag object: ACR's (name, digest, createdTime,
 // lastUpdateTime, and fields skipped) or TagInfo's own.
-func (s *scanner) tagObject(t *TagInfo) error {
+func (s *tagScanner) tagObject(t *TagInfo) error {
 	return s.object(func(k string) error {
 		var err error
 		switch {
@@ -345,7 +345,7 @@ func (s *scanner) tagObject(t *TagInfo) error {
 // ({"registry", "imageName", "tags": [...]}) or, with names, of a
 // /v2/{repo}/tags/list body ({"name", "tags": ["v1", ...]}).
 func decodeACRTags(b []byte, names bool) ([]TagInfo, error) {
-	s := &scanner{b: b}
+	s := &tagScanner{b: b}
 	out := make([]TagInfo, 0, acrPageMax)
 	err := s.object(func(k string) error {
 		// Keys match case-insensitively and the last of a repeated key
@@ -370,7 +370,7 @@ func decodeACRTags(b []byte, names bool) ([]TagInfo, error) {
 		})
 	})
 	if s.ws(); err == nil && s.i != len(s.b) {
-		err = errJSON
+		err = errTagJSON
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decode a tag list: %w", err)
@@ -417,7 +417,7 @@ func appendJSONString(b []byte, s string) []byte {
 // UnmarshalJSON reads a tag without reflection.
 func (t *TagInfo) UnmarshalJSON(b []byte) error {
 	*t = TagInfo{}
-	s := &scanner{b: b}
+	s := &tagScanner{b: b}
 	if err := s.tagObject(t); err != nil {
 		return fmt.Errorf("decode a tag: %w", err)
 	}
@@ -451,7 +451,7 @@ func (p TagPage) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads a page, its tags without reflection.
 func (p *TagPage) UnmarshalJSON(b []byte) error {
 	*p = TagPage{}
-	s := &scanner{b: b}
+	s := &tagScanner{b: b}
 	err := s.object(func(k string) error {
 		var err error
 		switch {

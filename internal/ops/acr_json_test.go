@@ -8,25 +8,25 @@ import (
 	"time"
 )
 
-// plainTag and plainPage are TagInfo and TagPage without their own JSON
+// acrPlainTag and acrPlainPage are TagInfo and TagPage without their own JSON
 // methods: what encoding/json makes of the same data.
-type plainTag struct {
+type acrPlainTag struct {
 	Name           string    `json:"name"`
 	Digest         string    `json:"digest,omitempty"`
 	CreatedTime    time.Time `json:"createdTime,omitzero"`
 	LastUpdateTime time.Time `json:"lastUpdateTime,omitzero"`
 }
 
-type plainPage struct {
-	LoginServer   string     `json:"loginServer"`
-	Repository    string     `json:"repository"`
-	OrderBy       string     `json:"orderBy"`
-	Tags          []plainTag `json:"tags"`
-	NextPageToken string     `json:"nextPageToken,omitempty"`
-	Scanned       int        `json:"scanned"`
+type acrPlainPage struct {
+	LoginServer   string        `json:"loginServer"`
+	Repository    string        `json:"repository"`
+	OrderBy       string        `json:"orderBy"`
+	Tags          []acrPlainTag `json:"tags"`
+	NextPageToken string        `json:"nextPageToken,omitempty"`
+	Scanned       int           `json:"scanned"`
 }
 
-const acrBody = `{"registry":"r.azurecr.io","imageName":"team/api","tags":[
+const acrTagsBody = `{"registry":"r.azurecr.io","imageName":"team/api","tags":[
  {"name":"v1","digest":"sha256:aa","createdTime":"2024-02-01T09:00:00Z","lastUpdateTime":"2024-02-01T09:00:00.1234567Z","signed":false,
   "changeableAttributes":{"deleteEnabled":true,"writeEnabled":true,"readEnabled":true,"listEnabled":true},"quarantine":null,"n":[1,2.5e3,{"x":[]}]},
  {"name":"caf\u00e9\"\\\/","digest":null,"createdTime":"2024-03-01T10:00:00+02:00"},
@@ -34,21 +34,21 @@ const acrBody = `{"registry":"r.azurecr.io","imageName":"team/api","tags":[
 ]}`
 
 func TestDecodeACRTags(t *testing.T) {
-	got, err := decodeACRTags([]byte(acrBody), false)
+	got, err := decodeACRTags([]byte(acrTagsBody), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var want struct {
-		Tags []plainTag `json:"tags"`
+		Tags []acrPlainTag `json:"tags"`
 	}
-	if err := json.Unmarshal([]byte(acrBody), &want); err != nil {
+	if err := json.Unmarshal([]byte(acrTagsBody), &want); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != len(want.Tags) {
 		t.Fatalf("%d tags, want %d", len(got), len(want.Tags))
 	}
 	for i := range got {
-		if plainTag(got[i]) != want.Tags[i] {
+		if acrPlainTag(got[i]) != want.Tags[i] {
 			t.Errorf("tag %d: %+v, want %+v", i, got[i], want.Tags[i])
 		}
 	}
@@ -73,9 +73,9 @@ func TestTagPageJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pp := plainPage{LoginServer: p.LoginServer, Repository: p.Repository, OrderBy: p.OrderBy, NextPageToken: p.NextPageToken, Scanned: p.Scanned}
+	pp := acrPlainPage{LoginServer: p.LoginServer, Repository: p.Repository, OrderBy: p.OrderBy, NextPageToken: p.NextPageToken, Scanned: p.Scanned}
 	for _, tg := range p.Tags {
-		pp.Tags = append(pp.Tags, plainTag(tg))
+		pp.Tags = append(pp.Tags, acrPlainTag(tg))
 	}
 	want, _ := json.Marshal(pp)
 	var g, w any
@@ -103,7 +103,7 @@ func TestTagPageJSON(t *testing.T) {
 // FuzzDecodeACRTags: whatever the bytes, the decoder does not panic, and
 // what it accepts encoding/json accepts with the same tags.
 func FuzzDecodeACRTags(f *testing.F) {
-	f.Add([]byte(acrBody))
+	f.Add([]byte(acrTagsBody))
 	f.Add([]byte(`{"tags":[{"name":"a\u0000"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeACRTags(b, false)
@@ -111,7 +111,7 @@ func FuzzDecodeACRTags(f *testing.F) {
 			return
 		}
 		var want struct {
-			Tags []plainTag `json:"tags"`
+			Tags []acrPlainTag `json:"tags"`
 		}
 		if err := json.Unmarshal(b, &want); err != nil {
 			if strings.Contains(err.Error(), "cannot unmarshal") || strings.Contains(err.Error(), "parsing time") {

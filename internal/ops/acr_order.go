@@ -39,18 +39,18 @@ func parseOrder(s string) (string, bool) {
 func compareAlphanum(a, b string) int {
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		da, db := isDigit(a[i]), isDigit(b[j])
+		da, db := asciiDigit(a[i]), asciiDigit(b[j])
 		if da && db {
 			si, sj := i, j
-			for i < len(a) && isDigit(a[i]) {
+			for i < len(a) && asciiDigit(a[i]) {
 				i++
 			}
-			for j < len(b) && isDigit(b[j]) {
+			for j < len(b) && asciiDigit(b[j]) {
 				j++
 			}
 			na, nb := strings.TrimLeft(a[si:i], "0"), strings.TrimLeft(b[sj:j], "0")
 			if len(na) != len(nb) {
-				return sign(len(na) - len(nb))
+				return cmpSign(len(na) - len(nb))
 			}
 			if c := strings.Compare(na, nb); c != 0 {
 				return c
@@ -58,7 +58,7 @@ func compareAlphanum(a, b string) int {
 			continue
 		}
 		if da != db || a[i] != b[j] {
-			return sign(int(a[i]) - int(b[j]))
+			return cmpSign(int(a[i]) - int(b[j]))
 		}
 		i++
 		j++
@@ -72,9 +72,9 @@ func compareAlphanum(a, b string) int {
 	return strings.Compare(a, b)
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func asciiDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func sign(n int) int {
+func cmpSign(n int) int {
 	switch {
 	case n < 0:
 		return -1

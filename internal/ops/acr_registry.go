@@ -72,7 +72,7 @@ func ListRegistries(ctx context.Context, env *Env, in Input) (any, error) {
 	if p.SubscriptionID == "" {
 		return nil, failure.InvalidField("subscriptionId", "is required to list registries; to use one registry without listing, give its login server")
 	}
-	cred, err := credential(env, in)
+	cred, err := connectorCredential(env, in)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/containers/azcontainerregistry"
 
 	"github.com/azimuthcd/azimuth/internal/azure"
@@ -128,7 +129,7 @@ func ListRepositories(ctx context.Context, env *Env, in Input) (any, error) {
 		return nil, err
 	}
 	out := &Repositories{LoginServer: t.LoginServer, Repositories: []string{}}
-	pager := r.sdk.NewListRepositoriesPager(&azcontainerregistry.ClientListRepositoriesOptions{MaxNum: ptr(int32(acrPageMax))})
+	pager := r.sdk.NewListRepositoriesPager(&azcontainerregistry.ClientListRepositoriesOptions{MaxNum: to.Ptr(int32(acrPageMax))})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
@@ -209,7 +210,7 @@ func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 
 // streamPage reads tags in the registry's own order (time or name) from
 // the token's cursor until the page is full.
-func streamPage(ctx context.Context, r *registry, p TagsParams, order string, re *regexp.Regexp, tok pageToken, out *TagPage) error {
+func streamPage(ctx context.Context, r *acrRegistry, p TagsParams, order string, re *regexp.Regexp, tok pageToken, out *TagPage) error {
 	need := p.PageSize
 	if need == 0 {
 		need = DefaultTagPageSize
@@ -251,7 +252,7 @@ func streamPage(ctx context.Context, r *registry, p TagsParams, order string, re
 
 // versionPage reads every tag, sorts them highest version first, and
 // returns the page at the token's offset.
-func versionPage(ctx context.Context, r *registry, p TagsParams, re *regexp.Regexp, tok pageToken, out *TagPage) error {
+func versionPage(ctx context.Context, r *acrRegistry, p TagsParams, re *regexp.Regexp, tok pageToken, out *TagPage) error {
 	var all []TagInfo
 	_, err := r.tags(ctx, tagQuery{repo: p.Repository, n: acrPageMax, namesOnly: p.NamesOnly}, func(t TagInfo) bool {
 		out.Scanned++
@@ -342,7 +343,7 @@ func GetTag(ctx context.Context, env *Env, in Input) (any, error) {
 	return d, nil
 }
 
-func tagDetails(ctx context.Context, cred *azure.Credential, t *registryTarget, r *registry, repo, tag string) (*TagDetails, error) {
+func tagDetails(ctx context.Context, cred *azure.Credential, t *registryTarget, r *acrRegistry, repo, tag string) (*TagDetails, error) {
 	client := r.sdk
 	what := fmt.Sprintf("read tag %s of %s", tag, repo)
 	tp, err := client.GetTagProperties(ctx, repo, tag, nil)
@@ -368,18 +369,18 @@ func tagDetails(ctx context.Context, cred *azure.Credential, t *registryTarget, 
 			d.Size = *m.Size
 		}
 		if m.Architecture != nil || m.OperatingSystem != nil {
-			d.Platforms = append(d.Platforms, platform(m.OperatingSystem, m.Architecture))
+			d.Platforms = append(d.Platforms, platformOf(m.OperatingSystem, m.Architecture))
 		}
 		for _, r := range m.RelatedArtifacts {
 			if r != nil && (r.Architecture != nil || r.OperatingSystem != nil) {
-				d.Platforms = append(d.Platforms, platform(r.OperatingSystem, r.Architecture))
+				d.Platforms = append(d.Platforms, platformOf(r.OperatingSystem, r.Architecture))
 			}
 		}
 	}
 	return d, nil
 }
 
-func platform(os *azcontainerregistry.ArtifactOperatingSystem, arch *azcontainerregistry.ArtifactArchitecture) string {
+func platformOf(os *azcontainerregistry.ArtifactOperatingSystem, arch *azcontainerregistry.ArtifactArchitecture) string {
 	var o, a string
 	if os != nil {
 		o = string(*os)
@@ -490,7 +491,7 @@ func GetLoginCredentials(ctx context.Context, env *Env, in Input) (any, error) {
 	if err := decodeParams(in.Params, &p); err != nil {
 		return nil, err
 	}
-	cred, err := credential(env, in)
+	cred, err := connectorCredential(env, in)
 	if err != nil {
 		return nil, err
 	}
@@ -532,8 +533,8 @@ func jwtExpiry(tok string) time.Time {
 
 // openRegistry builds the credential, resolves the registry and returns
 // its shared data-plane client.
-func openRegistry(ctx context.Context, env *Env, in Input, ref RegistryRef) (*azure.Credential, *registryTarget, *registry, error) {
-	cred, err := credential(env, in)
+func openRegistry(ctx context.Context, env *Env, in Input, ref RegistryRef) (*azure.Credential, *registryTarget, *acrRegistry, error) {
+	cred, err := connectorCredential(env, in)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -27,19 +27,19 @@ import (
 
 // The demo world's principals (internal/azuresim/demo.yaml).
 const (
-	demoTenant    = "10000000-0000-4000-8000-000000000001"
-	demoSub       = "20000000-0000-4000-8000-000000000001"
-	readerApp     = "30000000-0000-4000-8000-000000000001"
-	readerSecret  = "demo-reader-secret-0001"
-	certApp       = "30000000-0000-4000-8000-000000000002"
-	acrPullApp    = "30000000-0000-4000-8000-000000000005"
-	acrPullSecret = "demo-acrpull-secret-0005"
-	userMIClient  = "60000000-0000-4000-8000-000000000002"
-	demoLogin     = "democontoso.azurecr.io"
-	bigRepo       = "load/many-tags-0"
+	acrDemoTenant     = "10000000-0000-4000-8000-000000000001"
+	acrDemoSub        = "20000000-0000-4000-8000-000000000001"
+	acrReaderApp      = "30000000-0000-4000-8000-000000000001"
+	acrReaderSecret   = "demo-reader-secret-0001"
+	acrCertApp        = "30000000-0000-4000-8000-000000000002"
+	acrPullOnlyApp    = "30000000-0000-4000-8000-000000000005"
+	acrPullOnlySecret = "demo-acrpull-secret-0005"
+	acrUserMIClient   = "60000000-0000-4000-8000-000000000002"
+	acrDemoLogin      = "democontoso.azurecr.io"
+	acrBigRepo        = "load/many-tags-0"
 )
 
-// acrWorld is the demo world with bigTags tags in the generated repository.
+// acrSim serves the demo world with bigTags tags in the generated repository.
 func acrSim(t testing.TB, bigTags int) *azuresim.Sim {
 	t.Helper()
 	w, err := azuresim.DemoWorld()
@@ -60,9 +60,9 @@ type acrEnv struct {
 	onEvent  atomic.Pointer[func(azure.RequestEvent)]
 }
 
-// newEnv is a server's executor environment (host "") or a delegate's on
+// newACREnv is a server's executor environment (host "") or a delegate's on
 // the simulated host.
-func newEnv(t testing.TB, sim *azuresim.Sim, host string) *acrEnv {
+func newACREnv(t testing.TB, sim *azuresim.Sim, host string) *acrEnv {
 	t.Helper()
 	o := sim.Override()
 	if host != "" {
@@ -88,20 +88,20 @@ func newEnv(t testing.TB, sim *azuresim.Sim, host string) *acrEnv {
 	return e
 }
 
-func secretConnector(id, app string) *connector.Connector {
+func acrSecretConnector(id, app string) *connector.Connector {
 	return &connector.Connector{Name: id, Identifier: id, AccountIdentifier: "acct", Type: connector.TypeAzure, Spec: &connector.AzureSpec{
 		AzureEnvironmentType: string(cloud.Public),
 		Credential: &connector.Credential{Type: connector.CredentialManual, Manual: &connector.ManualSpec{
-			ApplicationID: app, TenantID: demoTenant, Auth: &connector.ManualAuth{Type: connector.AuthSecret, SecretRef: "account.sp"}}}}}
+			ApplicationID: app, TenantID: acrDemoTenant, Auth: &connector.ManualAuth{Type: connector.AuthSecret, SecretRef: "account.sp"}}}}}
 }
 
-func certConnector() *connector.Connector {
-	c := secretConnector("cert", certApp)
+func acrCertConnector() *connector.Connector {
+	c := acrSecretConnector("cert", acrCertApp)
 	c.Spec.Credential.Manual.Auth = &connector.ManualAuth{Type: connector.AuthCertificate, CertificateRef: "account.pem"}
 	return c
 }
 
-func miConnector(id, clientID string) *connector.Connector {
+func acrMIConnector(id, clientID string) *connector.Connector {
 	auth := &connector.ManagedIdentityAuth{Type: connector.ManagedIdentitySystem}
 	if clientID != "" {
 		auth = &connector.ManagedIdentityAuth{Type: connector.ManagedIdentityUser, ClientID: clientID}
@@ -111,15 +111,15 @@ func miConnector(id, clientID string) *connector.Connector {
 		Credential:        &connector.Credential{Type: connector.CredentialInherit, Inherit: &connector.InheritSpec{Auth: auth}}}}
 }
 
-// caller runs tasks of one connector through engine.Execute, as the server
+// acrCaller runs tasks of one connector through engine.Execute, as the server
 // and delegates do.
-type caller struct {
+type acrCaller struct {
 	env     *acrEnv
 	conn    *connector.Connector
 	secrets ops.Secrets
 }
 
-func (c caller) run(t testing.TB, kind task.Kind, params any, out any) *task.Error {
+func (c acrCaller) run(t testing.TB, kind task.Kind, params any, out any) *task.Error {
 	t.Helper()
 	b, err := json.Marshal(params)
 	if err != nil {
@@ -141,7 +141,7 @@ func (c caller) run(t testing.TB, kind task.Kind, params any, out any) *task.Err
 	return nil
 }
 
-func (c caller) must(t testing.TB, kind task.Kind, params any, out any) {
+func (c acrCaller) must(t testing.TB, kind task.Kind, params any, out any) {
 	t.Helper()
 	if e := c.run(t, kind, params, out); e != nil {
 		t.Fatalf("%s: %s: %s (hint: %s)", kind, e.Reason, e.Message, e.Hint)
@@ -149,7 +149,7 @@ func (c caller) must(t testing.TB, kind task.Kind, params any, out any) {
 }
 
 // allTags follows every page of a listing.
-func (c caller) allTags(t testing.TB, p ops.TagsParams) ([]ops.TagInfo, int) {
+func (c acrCaller) allTags(t testing.TB, p ops.TagsParams) ([]ops.TagInfo, int) {
 	t.Helper()
 	var all []ops.TagInfo
 	pages := 0
@@ -165,22 +165,22 @@ func (c caller) allTags(t testing.TB, p ops.TagsParams) ([]ops.TagInfo, int) {
 	}
 }
 
-func reader(e *acrEnv) caller {
-	return caller{env: e, conn: secretConnector("reader", readerApp), secrets: ops.Secrets{connector.PathSecretRef: []byte(readerSecret)}}
+func readerCaller(e *acrEnv) acrCaller {
+	return acrCaller{env: e, conn: acrSecretConnector("reader", acrReaderApp), secrets: ops.Secrets{connector.PathSecretRef: []byte(acrReaderSecret)}}
 }
 
-func acrPull(e *acrEnv) caller {
-	return caller{env: e, conn: secretConnector("acrpull", acrPullApp), secrets: ops.Secrets{connector.PathSecretRef: []byte(acrPullSecret)}}
+func acrPullCaller(e *acrEnv) acrCaller {
+	return acrCaller{env: e, conn: acrSecretConnector("acrpull", acrPullOnlyApp), secrets: ops.Secrets{connector.PathSecretRef: []byte(acrPullOnlySecret)}}
 }
 
 func TestACRTagsEveryTagInOrder(t *testing.T) {
 	const n = 100_000
 	sim := acrSim(t, n)
-	c := reader(newEnv(t, sim, ""))
-	ref := ops.RegistryRef{LoginServer: demoLogin}
+	c := readerCaller(newACREnv(t, sim, ""))
+	ref := ops.RegistryRef{LoginServer: acrDemoLogin}
 
 	t.Run("newest first, 100,000 tags", func(t *testing.T) {
-		tags, pages := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: bigRepo, PageSize: 5000})
+		tags, pages := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, PageSize: 5000})
 		if len(tags) != n || pages != n/5000 {
 			t.Fatalf("%d tags in %d pages, want %d in %d", len(tags), pages, n, n/5000)
 		}
@@ -203,7 +203,7 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 	})
 
 	t.Run("oldest first, filter and limit", func(t *testing.T) {
-		tags, _ := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: bigRepo, OrderBy: "timeasc", Filter: `7$`, Limit: 2500, PageSize: 1000})
+		tags, _ := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, OrderBy: "timeasc", Filter: `7$`, Limit: 2500, PageSize: 1000})
 		if len(tags) != 2500 || tags[0].Name != "build-00007" || tags[2499].Name != "build-24997" {
 			t.Fatalf("%d tags, %s..%s", len(tags), tags[0].Name, tags[len(tags)-1].Name)
 		}
@@ -211,7 +211,7 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 
 	t.Run("name order", func(t *testing.T) {
 		tags, _ := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: "team/api", OrderBy: "name", PageSize: 2})
-		if got := names(tags); got != "v1.0.0 v1.1.0 v1.2.0" {
+		if got := tagNames(tags); got != "v1.0.0 v1.1.0 v1.2.0" {
 			t.Fatalf("tags %s", got)
 		}
 	})
@@ -219,11 +219,11 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 	t.Run("version order", func(t *testing.T) {
 		tags, _ := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: "library/nginx", OrderBy: "version"})
 		// latest has no digits: Alphanum puts letters after digits.
-		if got := names(tags); got != "latest 1.26 1.25" {
+		if got := tagNames(tags); got != "latest 1.26 1.25" {
 			t.Fatalf("tags %s", got)
 		}
-		tags, _ = c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: bigRepo, OrderBy: "version", Filter: `^build-0000\d$`, PageSize: 4})
-		if got := names(tags); got != "build-00009 build-00008 build-00007 build-00006 build-00005 build-00004 build-00003 build-00002 build-00001 build-00000" {
+		tags, _ = c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, OrderBy: "version", Filter: `^build-0000\d$`, PageSize: 4})
+		if got := tagNames(tags); got != "build-00009 build-00008 build-00007 build-00006 build-00005 build-00004 build-00003 build-00002 build-00001 build-00000" {
 			t.Fatalf("tags %s", got)
 		}
 	})
@@ -271,7 +271,7 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 	})
 }
 
-func names(tags []ops.TagInfo) string {
+func tagNames(tags []ops.TagInfo) string {
 	var s []string
 	for _, t := range tags {
 		s = append(s, t.Name)
@@ -281,31 +281,31 @@ func names(tags []ops.TagInfo) string {
 
 func TestACRPullOnlyIdentity(t *testing.T) {
 	sim := acrSim(t, 3000)
-	c := acrPull(newEnv(t, sim, ""))
+	c := acrPullCaller(newACREnv(t, sim, ""))
 
 	t.Run("lists tags and repositories by login server", func(t *testing.T) {
-		tags, _ := c.allTags(t, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: demoLogin}, Repository: bigRepo})
+		tags, _ := c.allTags(t, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: acrDemoLogin}, Repository: acrBigRepo})
 		if len(tags) != 3000 {
 			t.Fatalf("%d tags", len(tags))
 		}
 		var repos ops.Repositories
-		c.must(t, ops.KindACRRepositories, ops.RepositoriesParams{RegistryRef: ops.RegistryRef{Registry: demoLogin}}, &repos)
+		c.must(t, ops.KindACRRepositories, ops.RepositoriesParams{RegistryRef: ops.RegistryRef{Registry: acrDemoLogin}}, &repos)
 		if strings.Join(repos.Repositories, " ") != "library/nginx load/many-tags-0 team/api team/worker" {
 			t.Fatalf("repositories %v", repos.Repositories)
 		}
 	})
 
 	t.Run("listing registries names what is missing", func(t *testing.T) {
-		e := c.run(t, ops.KindACRRegistries, ops.RegistriesParams{SubscriptionID: demoSub}, nil)
+		e := c.run(t, ops.KindACRRegistries, ops.RegistriesParams{SubscriptionID: acrDemoSub}, nil)
 		if e == nil {
 			t.Fatal("AcrPull listed registries")
 		}
-		wantMsg := "Listing container registries needs the action Microsoft.ContainerRegistry/registries/read at /subscriptions/" + demoSub +
+		wantMsg := "Listing container registries needs the action Microsoft.ContainerRegistry/registries/read at /subscriptions/" + acrDemoSub +
 			", and the connector's identity does not hold it there (Azure answered AuthorizationFailed). AcrPull alone does not grant it."
 		if e.Kind != failure.Forbidden.String() || e.Reason != string(azure.ReasonAuthorizationFailed) || e.Message != wantMsg {
 			t.Fatalf("error %+v\nwant message %q", e, wantMsg)
 		}
-		for _, want := range []string{"login server", ".azurecr.io", "AcrPull on the registry is enough", "assign Reader", "--role Reader --scope /subscriptions/" + demoSub, "--assignee " + acrPullApp} {
+		for _, want := range []string{"login server", ".azurecr.io", "AcrPull on the registry is enough", "assign Reader", "--role Reader --scope /subscriptions/" + acrDemoSub, "--assignee " + acrPullOnlyApp} {
 			if !strings.Contains(e.Hint, want) {
 				t.Errorf("hint %q lacks %q", e.Hint, want)
 			}
@@ -314,8 +314,8 @@ func TestACRPullOnlyIdentity(t *testing.T) {
 
 	t.Run("a registry name falls back to its login server", func(t *testing.T) {
 		var page ops.TagPage
-		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ops.RegistryRef{SubscriptionID: demoSub, Registry: "democontoso"}, Repository: "team/api"}, &page)
-		if page.LoginServer != demoLogin || len(page.Tags) != 3 {
+		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ops.RegistryRef{SubscriptionID: acrDemoSub, Registry: "democontoso"}, Repository: "team/api"}, &page)
+		if page.LoginServer != acrDemoLogin || len(page.Tags) != 3 {
 			t.Fatalf("page %+v", page)
 		}
 	})
@@ -331,12 +331,12 @@ func TestACRPullOnlyIdentity(t *testing.T) {
 func TestACRThrottledMidListing(t *testing.T) {
 	const n = 20_000
 	sim := acrSim(t, n)
-	e := newEnv(t, sim, "")
-	c := reader(e)
+	e := newACREnv(t, sim, "")
+	c := readerCaller(e)
 	var tagPages, throttled atomic.Int64
 	var once sync.Once
 	hook := func(ev azure.RequestEvent) {
-		if ev.Host != demoLogin || !strings.HasSuffix(ev.Path, "/_tags") {
+		if ev.Host != acrDemoLogin || !strings.HasSuffix(ev.Path, "/_tags") {
 			return
 		}
 		if ev.Status == 429 {
@@ -353,7 +353,7 @@ func TestACRThrottledMidListing(t *testing.T) {
 	e.onEvent.Store(&hook)
 	// One task reads 10 registry pages; the 6th and 7th requests are
 	// answered 429 (Retry-After: 1) and retried.
-	tags, pages := c.allTags(t, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: demoLogin}, Repository: bigRepo, PageSize: ops.MaxTagPageSize})
+	tags, pages := c.allTags(t, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: acrDemoLogin}, Repository: acrBigRepo, PageSize: ops.MaxTagPageSize})
 	if throttled.Load() != 2 {
 		t.Fatalf("%d throttled answers, want 2", throttled.Load())
 	}
@@ -362,7 +362,7 @@ func TestACRThrottledMidListing(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i, tg := range tags {
-		want := "build-" + pad5(n-1-i)
+		want := "build-" + acrPad5(n-1-i)
 		if tg.Name != want || seen[tg.Name] {
 			t.Fatalf("tag %d is %s, want %s (repeated: %t)", i, tg.Name, want, seen[tg.Name])
 		}
@@ -372,7 +372,7 @@ func TestACRThrottledMidListing(t *testing.T) {
 	// Retries exhausted (four 429s for one try and three retries): the
 	// task fails, and the same page token resumes where it stopped.
 	var first ops.TagPage
-	p := ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: demoLogin}, Repository: bigRepo, PageSize: 3000}
+	p := ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: acrDemoLogin}, Repository: acrBigRepo, PageSize: 3000}
 	c.must(t, ops.KindACRTags, p, &first)
 	if _, err := sim.AddFault(azuresim.Fault{Route: "acr.tags", Status: 429, RetryAfter: azuresim.Duration(time.Second), Times: 4}); err != nil {
 		t.Fatal(err)
@@ -383,56 +383,56 @@ func TestACRThrottledMidListing(t *testing.T) {
 	}
 	var second ops.TagPage
 	c.must(t, ops.KindACRTags, p, &second)
-	if second.Tags[0].Name != "build-"+pad5(n-1-3000) || len(second.Tags) != 3000 {
+	if second.Tags[0].Name != "build-"+acrPad5(n-1-3000) || len(second.Tags) != 3000 {
 		t.Fatalf("resumed at %s with %d tags", second.Tags[0].Name, len(second.Tags))
 	}
 }
 
-func pad5(i int) string {
-	s := "0000" + itoa(i)
+func acrPad5(i int) string {
+	s := "0000" + acrItoa(i)
 	return s[len(s)-5:]
 }
 
-func itoa(i int) string {
+func acrItoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
 }
 
 func TestACRCredentialKinds(t *testing.T) {
 	sim := acrSim(t, 100)
-	server, delegate := newEnv(t, sim, ""), newEnv(t, sim, "delegate-host")
-	pemBytes, err := sim.CertificatePEM(demoTenant, "azimuth-cert", "main")
+	server, delegate := newACREnv(t, sim, ""), newACREnv(t, sim, "delegate-host")
+	pemBytes, err := sim.CertificatePEM(acrDemoTenant, "azimuth-cert", "main")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		name string
-		c    caller
+		c    acrCaller
 	}{
-		{"service principal secret", reader(server)},
-		{"service principal certificate", caller{env: server, conn: certConnector(), secrets: ops.Secrets{connector.PathCertificateRef: pemBytes}}},
-		{"system-assigned managed identity", caller{env: delegate, conn: miConnector("sysmi", "")}},
-		{"user-assigned managed identity", caller{env: delegate, conn: miConnector("usermi", userMIClient)}},
+		{"service principal secret", readerCaller(server)},
+		{"service principal certificate", acrCaller{env: server, conn: acrCertConnector(), secrets: ops.Secrets{connector.PathCertificateRef: pemBytes}}},
+		{"system-assigned managed identity", acrCaller{env: delegate, conn: acrMIConnector("sysmi", "")}},
+		{"user-assigned managed identity", acrCaller{env: delegate, conn: acrMIConnector("usermi", acrUserMIClient)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ref := ops.RegistryRef{LoginServer: demoLogin}
+			ref := ops.RegistryRef{LoginServer: acrDemoLogin}
 			var repos ops.Repositories
 			c.c.must(t, ops.KindACRRepositories, ops.RepositoriesParams{RegistryRef: ref}, &repos)
 			if len(repos.Repositories) != 4 {
 				t.Fatalf("repositories %v", repos.Repositories)
 			}
-			tags, _ := c.c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: bigRepo, PageSize: 30})
+			tags, _ := c.c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, PageSize: 30})
 			if len(tags) != 100 || tags[0].Name != "build-99" {
 				t.Fatalf("%d tags, first %s", len(tags), tags[0].Name)
 			}
 			var d ops.TagDetails
 			c.c.must(t, ops.KindACRTag, ops.TagParams{RegistryRef: ref, Repository: "team/api", Tag: "v1.2.0"}, &d)
 			if !strings.HasPrefix(d.Digest, "sha256:") || !strings.Contains(d.MediaType, "list") || strings.Join(d.Platforms, ",") != "linux/amd64,linux/arm64" ||
-				d.Image != demoLogin+"/team/api:v1.2.0" || d.ImageByDigest != demoLogin+"/team/api@"+d.Digest || d.CreatedTime.IsZero() {
+				d.Image != acrDemoLogin+"/team/api:v1.2.0" || d.ImageByDigest != acrDemoLogin+"/team/api@"+d.Digest || d.CreatedTime.IsZero() {
 				t.Fatalf("details %+v", d)
 			}
 			var latest ops.TagDetails
-			c.c.must(t, ops.KindACRLatestTag, ops.LatestTagParams{RegistryRef: ref, Repository: bigRepo, TagRegex: `^build-[0-4]\d$`}, &latest)
+			c.c.must(t, ops.KindACRLatestTag, ops.LatestTagParams{RegistryRef: ref, Repository: acrBigRepo, TagRegex: `^build-[0-4]\d$`}, &latest)
 			if latest.Tag != "build-49" || latest.Digest == "" {
 				t.Fatalf("latest %+v", latest)
 			}
@@ -443,7 +443,7 @@ func TestACRCredentialKinds(t *testing.T) {
 			}
 			// What docker login and crane accept: crane's client lists
 			// with them.
-			repo, err := name.NewRepository(demoLogin + "/team/api")
+			repo, err := name.NewRepository(acrDemoLogin + "/team/api")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -457,14 +457,14 @@ func TestACRCredentialKinds(t *testing.T) {
 
 func TestACRLatestTagErrors(t *testing.T) {
 	sim := acrSim(t, 100)
-	c := reader(newEnv(t, sim, ""))
-	ref := ops.RegistryRef{SubscriptionID: demoSub, Registry: "democontoso"}
+	c := readerCaller(newACREnv(t, sim, ""))
+	ref := ops.RegistryRef{SubscriptionID: acrDemoSub, Registry: "democontoso"}
 	e := c.run(t, ops.KindACRLatestTag, ops.LatestTagParams{RegistryRef: ref, Repository: "team/api", TagRegex: "v[1"}, nil)
 	if e == nil || e.Message != "TagRegex field contains an invalid regex value 'v[1'." || e.Hint != "Please check tagRegex field in ACR artifact configuration." {
 		t.Fatalf("error %+v", e)
 	}
 	e = c.run(t, ops.KindACRLatestTag, ops.LatestTagParams{RegistryRef: ref, Repository: "team/api", TagRegex: "^v9"}, nil)
-	want := "Could not find any tags that match regex [^v9] for ACR repository [team/api] for subscription [" + demoSub + "] in registry [democontoso.azurecr.io]."
+	want := "Could not find any tags that match regex [^v9] for ACR repository [team/api] for subscription [" + acrDemoSub + "] in registry [democontoso.azurecr.io]."
 	if e == nil || e.Kind != failure.NotFound.String() || e.Message != want {
 		t.Fatalf("error %+v", e)
 	}
@@ -472,8 +472,8 @@ func TestACRLatestTagErrors(t *testing.T) {
 	if e == nil || e.Kind != failure.NotFound.String() || !strings.Contains(e.Message, `Tag "v9"`) {
 		t.Fatalf("error %+v", e)
 	}
-	e = c.run(t, ops.KindACRTag, ops.TagParams{RegistryRef: ops.RegistryRef{SubscriptionID: demoSub, Registry: "nosuch"}, Repository: "team/api", Tag: "v9"}, nil)
-	if e == nil || e.Message != "Not found Azure container registry by name: nosuch, subscription id: "+demoSub {
+	e = c.run(t, ops.KindACRTag, ops.TagParams{RegistryRef: ops.RegistryRef{SubscriptionID: acrDemoSub, Registry: "nosuch"}, Repository: "team/api", Tag: "v9"}, nil)
+	if e == nil || e.Message != "Not found Azure container registry by name: nosuch, subscription id: "+acrDemoSub {
 		t.Fatalf("error %+v", e)
 	}
 }
@@ -482,8 +482,8 @@ func TestACRLatestTagErrors(t *testing.T) {
 // asks Entra and the registry for nothing.
 func TestACRTokensCached(t *testing.T) {
 	sim := acrSim(t, 100)
-	c := reader(newEnv(t, sim, ""))
-	ref := ops.RegistryRef{LoginServer: demoLogin}
+	c := readerCaller(newACREnv(t, sim, ""))
+	ref := ops.RegistryRef{LoginServer: acrDemoLogin}
 	c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: "team/api"}, nil)
 	exchanges, tokens, entra := sim.RequestCount("acr.exchange"), sim.RequestCount("acr.token"), sim.RequestCount("entra.token")
 	if exchanges != 1 || tokens != 1 || entra != 1 {
@@ -512,14 +512,14 @@ func TestACRTokensCached(t *testing.T) {
 
 func TestAzureSubscriptionsAndResourceGroups(t *testing.T) {
 	sim := acrSim(t, 10)
-	c := reader(newEnv(t, sim, ""))
+	c := readerCaller(newACREnv(t, sim, ""))
 	var subs ops.Subscriptions
 	c.must(t, ops.KindSubscriptions, nil, &subs)
-	if len(subs.Subscriptions) != 1 || subs.Subscriptions[0].SubscriptionID != demoSub || subs.Subscriptions[0].DisplayName != "Contoso Production" {
+	if len(subs.Subscriptions) != 1 || subs.Subscriptions[0].SubscriptionID != acrDemoSub || subs.Subscriptions[0].DisplayName != "Contoso Production" {
 		t.Fatalf("subscriptions %+v", subs)
 	}
 	var rgs ops.ResourceGroups
-	c.must(t, ops.KindResourceGroups, ops.ResourceGroupsParams{SubscriptionID: demoSub}, &rgs)
+	c.must(t, ops.KindResourceGroups, ops.ResourceGroupsParams{SubscriptionID: acrDemoSub}, &rgs)
 	var got []string
 	for _, g := range rgs.ResourceGroups {
 		got = append(got, g.Name)
@@ -528,8 +528,8 @@ func TestAzureSubscriptionsAndResourceGroups(t *testing.T) {
 		t.Fatalf("resource groups %v", got)
 	}
 	var regs ops.Registries
-	c.must(t, ops.KindACRRegistries, ops.RegistriesParams{SubscriptionID: demoSub}, &regs)
-	if len(regs.Registries) != 2 || regs.Registries[0].Name != "contosostaging" || regs.Registries[1].LoginServer != demoLogin || regs.Registries[1].ResourceGroup != "rg-containers" {
+	c.must(t, ops.KindACRRegistries, ops.RegistriesParams{SubscriptionID: acrDemoSub}, &regs)
+	if len(regs.Registries) != 2 || regs.Registries[0].Name != "contosostaging" || regs.Registries[1].LoginServer != acrDemoLogin || regs.Registries[1].ResourceGroup != "rg-containers" {
 		t.Fatalf("registries %+v", regs)
 	}
 	if e := c.run(t, ops.KindResourceGroups, ops.ResourceGroupsParams{}, nil); e == nil || e.Kind != failure.Invalid.String() {
@@ -541,14 +541,14 @@ func TestAzureSubscriptionsAndResourceGroups(t *testing.T) {
 // not when the registry refuses them.
 func TestACRTokensRenewedBeforeExpiry(t *testing.T) {
 	sim := acrSim(t, 10)
-	e := newEnv(t, sim, "")
+	e := newACREnv(t, sim, "")
 	var offset atomic.Int64
 	base := time.Now()
 	e.env.Now = func() time.Time { return base.Add(time.Duration(offset.Load())) }
-	c := reader(e)
+	c := readerCaller(e)
 	list := func() {
 		t.Helper()
-		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: demoLogin}, Repository: "team/api"}, nil)
+		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ops.RegistryRef{LoginServer: acrDemoLogin}, Repository: "team/api"}, nil)
 	}
 	list()
 	if sim.RequestCount("acr.exchange") != 1 || sim.RequestCount("acr.token") != 1 {

@@ -55,7 +55,7 @@ func ListSubscriptions(ctx context.Context, env *Env, in Input) (any, error) {
 	if err := decodeParams(in.Params, &SubscriptionsParams{}); err != nil {
 		return nil, err
 	}
-	cred, err := credential(env, in)
+	cred, err := connectorCredential(env, in)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +100,7 @@ func ListResourceGroups(ctx context.Context, env *Env, in Input) (any, error) {
 	if p.SubscriptionID == "" {
 		return nil, failure.InvalidField("subscriptionId", "is required")
 	}
-	cred, err := credential(env, in)
+	cred, err := connectorCredential(env, in)
 	if err != nil {
 		return nil, err
 	}
@@ -141,8 +141,8 @@ func ListResourceGroups(ctx context.Context, env *Env, in Input) (any, error) {
 	return out, nil
 }
 
-// credential is the connector's credential for an executor.
-func credential(env *Env, in Input) (*azure.Credential, error) {
+// connectorCredential is the connector's credential for an executor.
+func connectorCredential(env *Env, in Input) (*azure.Credential, error) {
 	if env == nil || env.Azure == nil {
 		return nil, failure.New(failure.Internal, "%s: the executor environment has no Azure factory", in.Kind)
 	}
