@@ -144,25 +144,3 @@ func clusterOf(mc *armcontainerservice.ManagedCluster) AKSCluster {
 	}
 	return c
 }
-
-// resourceGroupOf reads the resource group out of an ARM resource id.
-func resourceGroupOf(id string) string {
-	parts := strings.Split(id, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		if strings.EqualFold(parts[i], "resourceGroups") {
-			return parts[i+1]
-		}
-	}
-	return ""
-}
-
-// connectorCredential builds the task's connector credential.
-func connectorCredential(env *Env, in Input) (*azure.Credential, error) {
-	if env == nil || env.Azure == nil {
-		return nil, failure.New(failure.Internal, "%s: the executor environment has no Azure factory", in.Kind)
-	}
-	if in.Connector == nil {
-		return nil, failure.New(failure.Invalid, "%s needs a connector", in.Kind)
-	}
-	return env.Azure.Credential(in.Connector, in.Secrets, in.CredentialKey)
-}
