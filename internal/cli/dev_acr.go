@@ -9,10 +9,10 @@ import (
 
 	"github.com/azimuthcd/azimuth/internal/access"
 	"github.com/azimuthcd/azimuth/internal/azuresim"
+	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/service"
-	"github.com/azimuthcd/azimuth/internal/cloud"
 )
 
 func init() {
