@@ -31,7 +31,7 @@ credential at all). A connector secret is never written into one.`,
 
 // connectorFlag adds --connector (Harness's connectorRef).
 func connectorFlag(cmd *cobra.Command, v *string) {
-	cmd.Flags().StringVar(v, "connector", "", "the Azure connector: ID, org.ID or account.ID (required)")
+	cmd.Flags().StringVarP(v, "connector", "c", "", "the Azure connector: ID, org.ID or account.ID (required)")
 }
 
 func needConnector(ref string) error {

@@ -83,7 +83,7 @@ in another subscription or tenant). Exits 7 when a capability is denied.`,
 		},
 	}
 	f := cmd.Flags()
-	f.String("connector", "", "the connector (connectorRef: id, org.id or account.id)")
+	f.StringP("connector", "c", "", "the connector (connectorRef: id, org.id or account.id)")
 	f.String("scope", "", "a subscription, resource group or resource id")
 	f.StringSlice("for", nil, "capabilities or aliases, comma-separated")
 	return cmd
@@ -215,7 +215,7 @@ JSON and the Kubernetes YAML there.`,
 	f := cmd.Flags()
 	f.StringSlice("for", nil, "capabilities or aliases, comma-separated")
 	f.String("scope", "", "a subscription, resource group, resource (or management group, /) id")
-	f.String("connector", "", "a connector whose identity the commands name")
+	f.StringP("connector", "c", "", "a connector whose identity the commands name")
 	f.String("assignee", "", "the object id (or app id) the roles are for")
 	f.String("role-name", "", "the custom role's name")
 	f.String("namespace", "", "Kubernetes namespace for the Role and RoleBinding (aks)")
