@@ -6,7 +6,7 @@ import "net/http"
 // each feature's own (routes_*.go).
 func (a *API) routes() []Route {
 	var out []Route
-	for _, part := range [][]Route{a.controlPlaneRoutes(), a.engineRoutes(), a.azureRoutes(), a.acrRoutes(), a.aksRoutes(), a.permissionRoutes()} {
+	for _, part := range [][]Route{a.controlPlaneRoutes(), a.engineRoutes(), a.azureRoutes(), a.acrRoutes(), a.aksRoutes(), a.permissionRoutes(), a.connTestRoutes()} {
 		out = append(out, part...)
 	}
 	return out

@@ -45,7 +45,7 @@ project). get, list, delete, export and validate-id act in the scope of
 --org and --project (the account when neither is given).`,
 	}
 	cmd.AddCommand(newConnectorWriteCmd(s, false), newConnectorGetCmd(s), newConnectorListCmd(s),
-		newConnectorWriteCmd(s, true), newConnectorDeleteCmd(s), newConnectorExportCmd(s), newConnectorValidateIDCmd(s))
+		newConnectorWriteCmd(s, true), newConnectorDeleteCmd(s), newConnectorExportCmd(s), newConnectorValidateIDCmd(s), newConnectorTestCmd(s))
 	return cmd
 }
 

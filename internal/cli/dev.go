@@ -126,9 +126,11 @@ func runDev(ctx context.Context, s *streams, cfg config.Server) error {
 		}
 		key = strings.TrimSpace(string(b))
 	}
-	*env.Info = DevInfo{URL: srv.URL(), APIKey: key, AccountIdentifier: cfg.Account, OrgIdentifier: "default",
-		DataDir: cfg.DataDir, Database: cfg.DatabaseURL, MasterKeyFile: cfg.MasterKeyFile,
-		StartedAt: time.Now().UTC().Format(time.RFC3339)}
+	// Keep what Before parts recorded (the simulator's endpoints); fill
+	// in the server's own fields.
+	env.Info.URL, env.Info.APIKey, env.Info.AccountIdentifier, env.Info.OrgIdentifier = srv.URL(), key, cfg.Account, "default"
+	env.Info.DataDir, env.Info.Database, env.Info.MasterKeyFile = cfg.DataDir, cfg.DatabaseURL, cfg.MasterKeyFile
+	env.Info.StartedAt = time.Now().UTC().Format(time.RFC3339)
 	for _, p := range devParts {
 		if p.After != nil {
 			if err := p.After(ctx, env); err != nil {
@@ -145,7 +147,7 @@ func runDev(ctx context.Context, s *streams, cfg config.Server) error {
 	}
 	fmt.Fprintf(s.out, `Azimuth dev is running.
 
-  URL:      %s
+  URL:      %s   (UI: %s/ui/)
   Account:  %s
   API key:  %s
   State:    %s (dev.json has all of this)
@@ -154,7 +156,7 @@ Try:
   curl -s -H "x-api-key: $(jq -r .apiKey %s)" "%s/ng/api/organizations?accountIdentifier=%s"
 
 Ctrl-C stops it.
-`, env.Info.URL, cfg.Account, key, cfg.DataDir, infoPath, env.Info.URL, cfg.Account)
+`, env.Info.URL, env.Info.URL, cfg.Account, key, cfg.DataDir, infoPath, env.Info.URL, cfg.Account)
 	return srv.Run(ctx)
 }
 

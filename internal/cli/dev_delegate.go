@@ -14,7 +14,6 @@ import (
 	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/scope"
-	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/service"
 )
 
@@ -43,15 +42,6 @@ type DevDelegate struct {
 	// simulator); Cloud says where its cloud override came from.
 	Host  string `json:"host,omitempty"`
 	Cloud string `json:"cloud"`
-}
-
-// DevConnector is one seeded connector, as listed in dev.json.
-type DevConnector struct {
-	Identifier  string   `json:"identifier"`
-	Scope       string   `json:"scope"`
-	Credential  string   `json:"credential"`
-	Selectors   []string `json:"delegateSelectors"`
-	Description string   `json:"description"`
 }
 
 func init() {
@@ -96,6 +86,11 @@ func startDevDelegate(ctx context.Context, env *DevEnv) error {
 // the simulator's control endpoint or a host-config file named in
 // dev.json's simulator entry; else the server's cloud config; else none.
 func devDelegateOverride(ctx context.Context, env *DevEnv) (*cloud.Override, string, string) {
+	if sim := DevSim(env); sim != nil {
+		if o, err := sim.HostOverride(devDelegateHost); err == nil {
+			return o, devDelegateHost, "simulator host " + devDelegateHost
+		}
+	}
 	control, files := simulatorHints(env.Info.Simulator)
 	if f := files[devDelegateHost]; f != "" {
 		if o, err := cloud.Load(f); err == nil {
@@ -193,78 +188,34 @@ func seedDelegateConnectors(ctx context.Context, env *DevEnv) error {
 	p := access.System("azimuth dev")
 	acc := scope.Scope{Account: env.Config.Account}
 	sels := []string{devDelegateTag}
-	v := secret.NewValue([]byte(devReaderSecret))
-	_, err := env.Server.Services.Secrets.Create(ctx, p, acc, service.SecretText, service.SecretInput{Type: service.SecretText,
-		Identifier: devReaderSecretI, Name: "delegate-reader-secret", ValueType: "Inline", SecretManager: "harnessSecretManager", Value: &v})
-	if err != nil && !failure.Is(err, failure.Conflict) {
+	if err := upsertSecret(ctx, env.Server.Services.Secrets, p, acc, devReaderSecretI, service.SecretText, []byte(devReaderSecret)); err != nil {
 		return fmt.Errorf("seed secret %s: %w", devReaderSecretI, err)
 	}
 	seeds := []struct {
 		DevConnector
 		credential string
 	}{
-		{DevConnector{Identifier: "delegate_system_identity", Credential: "InheritFromDelegate/SystemAssignedManagedIdentity",
-			Description: "the dev delegate's system-assigned identity (Reader on Contoso Production)"},
+		{DevConnector{Identifier: "delegate_system_identity", Credential: "SystemAssignedManagedIdentity",
+			Note: "the dev delegate's system-assigned identity (Reader on Contoso Production), through its IMDS / App Service endpoint"},
 			`{"type":"InheritFromDelegate","spec":{"auth":{"type":"SystemAssignedManagedIdentity","spec":{}}}}`},
-		{DevConnector{Identifier: "delegate_user_identity", Credential: "InheritFromDelegate/UserAssignedManagedIdentity",
-			Description: "the dev delegate's user-assigned identity delegate-identity (AcrPull, Reader on rg-containers)"},
+		{DevConnector{Identifier: "delegate_user_identity", Credential: "UserAssignedManagedIdentity",
+			Note: "the dev delegate's user-assigned identity delegate-identity (AcrPull, Reader on rg-containers)"},
 			`{"type":"InheritFromDelegate","spec":{"auth":{"type":"UserAssignedManagedIdentity","spec":{"clientId":"` + devUserMIClient + `"}}}}`},
-		{DevConnector{Identifier: "delegate_service_principal", Credential: "ManualConfig/Secret",
-			Description: "the azimuth-reader app, connecting through the dev delegate"},
+		{DevConnector{Identifier: "delegate_service_principal", Credential: "ServicePrincipalSecret", Secrets: []string{devReaderSecretI},
+			Note: "azimuth-reader (a client secret), connecting through the dev delegate"},
 			`{"type":"ManualConfig","spec":{"applicationId":"` + devReaderApp + `","tenantId":"` + devTenant + `","auth":{"type":"Secret","spec":{"secretRef":"account.` + devReaderSecretI + `"}}}}`},
 	}
-	var listed []any
 	for _, s := range seeds {
 		sj, _ := json.Marshal(sels)
-		doc := fmt.Sprintf(`{"connector":{"name":%q,"identifier":%q,"description":%q,"type":"Azure","spec":{"credential":%s,"delegateSelectors":%s,"azureEnvironmentType":"AZURE","executeOnDelegate":true}}}`,
-			s.Identifier, s.Identifier, s.Description, s.credential, sj)
+		doc := fmt.Sprintf(`{"connector":{"name":%q,"identifier":%q,"description":%q,"type":"Azure","tags":{"seeded-by":"azimuth-dev"},"spec":{"credential":%s,"delegateSelectors":%s,"azureEnvironmentType":"AZURE","executeOnDelegate":true}}}`,
+			s.Identifier, s.Identifier, "Seeded by azimuth dev: "+s.Note, s.credential, sj)
 		_, err := env.Server.Services.Connectors.Create(ctx, p, service.Write{Account: env.Config.Account, Body: []byte(doc), MediaType: "application/json"})
 		if err != nil && !failure.Is(err, failure.Conflict) {
 			return fmt.Errorf("seed connector %s: %w", s.Identifier, err)
 		}
 		c := s.DevConnector
-		c.Scope, c.Selectors = "account", sels
-		listed = append(listed, c)
+		c.Scope, c.ConnectsThrough, c.Expect = "account", "delegate", "SUCCESS"
+		env.Info.AddConnector(c)
 	}
-	merged, ok := appendDevConnectors(env.Info.Connectors, listed)
-	if !ok {
-		env.Log.Warn("dev.json's connectors has a shape this part does not know; the delegate connectors are not listed there")
-	}
-	env.Info.Connectors = merged
 	return nil
-}
-
-// appendDevConnectors adds entries to dev.json's connectors, whatever
-// another part put there: a list grows, a map gains one key per
-// identifier, nothing becomes a list.
-func appendDevConnectors(existing any, add []any) (any, bool) {
-	if existing == nil {
-		return add, true
-	}
-	b, err := json.Marshal(existing)
-	if err != nil {
-		return existing, false
-	}
-	var cur any
-	if json.Unmarshal(b, &cur) != nil {
-		return existing, false
-	}
-	switch t := cur.(type) {
-	case []any:
-		for _, a := range add {
-			ab, _ := json.Marshal(a)
-			var x any
-			_ = json.Unmarshal(ab, &x)
-			t = append(t, x)
-		}
-		return t, true
-	case map[string]any:
-		for _, a := range add {
-			if c, ok := a.(DevConnector); ok {
-				t[c.Identifier] = c
-			}
-		}
-		return t, true
-	}
-	return existing, false
 }

@@ -44,7 +44,7 @@ func TestDevDelegate(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	env := &DevEnv{Dir: dir, Config: &cfg, Server: srv, Log: slog.New(slog.DiscardHandler), Info: &DevInfo{URL: srv.URL(),
 		Simulator:  map[string]any{"control": map[string]string{"url": sim.ControlURL() + "/_sim/"}, "controlURL": sim.ControlURL()},
-		Connectors: []map[string]string{{"identifier": "someone_elses"}}}}
+		Connectors: []DevConnector{{Identifier: "someone_elses"}}}}
 	if err := startDevDelegate(ctx, env); err != nil {
 		t.Fatal(err)
 	}

@@ -94,6 +94,13 @@ The token is read from --token, --token-file or ` + EnvDelegateToken + `.`,
 			if server == "" {
 				server = strings.TrimSpace(os.Getenv(EnvServer))
 			}
+			if server == "" {
+				// The client configuration, or the dev.json of an
+				// `azimuth dev` running from this directory.
+				if t, err := resolveTarget(cmd); err == nil {
+					server = t.Server
+				}
+			}
 			switch {
 			case token != "":
 			case tokenFile != "":

@@ -52,6 +52,10 @@ type Server struct {
 	// defaults, 30 s and 10 s).
 	DelegateLease     time.Duration
 	DelegateHeartbeat time.Duration
+	// RetestInterval is how often every connector is re-tested in the
+	// background (Harness's heartbeat: 30 minutes); 0 disables background
+	// re-tests, periodic and on secret change.
+	RetestInterval time.Duration
 }
 
 // Defaults.
@@ -59,6 +63,8 @@ const (
 	DefaultListen  = ":8080"
 	DefaultDataDir = "azimuth-data"
 	DefaultAccount = "default"
+	// DefaultRetestInterval is Harness's connector heartbeat period.
+	DefaultRetestInterval = 30 * time.Minute
 )
 
 // AddFlags registers the server flags on fs.
@@ -74,6 +80,7 @@ func AddFlags(fs *pflag.FlagSet, c *Server) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long to wait for requests in flight on SIGTERM")
 	fs.DurationVar(&c.DelegateLease, "delegate-lease", 0, "how long a delegate's claim on a task holds without renewal (default 30s)")
 	fs.DurationVar(&c.DelegateHeartbeat, "delegate-heartbeat", 0, "the interval delegates heartbeat at (default 10s)")
+	fs.DurationVar(&c.RetestInterval, "retest-interval", DefaultRetestInterval, "how often to re-test every connector in the background (also on secret change); 0 disables")
 }
 
 // Resolve fills what the flags left unset from the environment (getenv),
@@ -138,6 +145,9 @@ func (c *Server) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown timeout must be positive"))
 	}
+	if c.RetestInterval < 0 || (c.RetestInterval > 0 && c.RetestInterval < time.Minute) {
+		errs = append(errs, fmt.Errorf("retest interval %s: want 0 (off) or at least 1m", c.RetestInterval))
+	}
 	return errors.Join(errs...)
 }
 
@@ -178,5 +188,6 @@ func (c Server) String() string {
 func (c Server) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("listen", c.Listen), slog.String("dataDir", c.DataDir), slog.String("database", c.RedactedDatabaseURL()),
-		slog.String("masterKeyFile", c.MasterKeyFile), slog.String("account", c.Account), slog.Bool("dev", c.Dev))
+		slog.String("masterKeyFile", c.MasterKeyFile), slog.String("account", c.Account), slog.Bool("dev", c.Dev),
+		slog.Duration("retestInterval", c.RetestInterval))
 }

@@ -34,6 +34,10 @@ const DefaultTimeout = 5 * time.Minute
 // Timeouts per kind. The connection test gets 2 minutes, as in Harness.
 var Timeouts = map[task.Kind]time.Duration{
 	ops.KindValidate: 2 * time.Minute,
+	// A permission check makes a handful of reads; generation none.
+	ops.KindPermissionsCheck: 2 * time.Minute,
+	ops.KindPermissionsRole:  time.Minute,
+	ops.KindStep:             ops.StepTaskTimeout,
 }
 
 // SecretResolver decrypts the secrets a connector refers to
@@ -111,6 +115,9 @@ func NewID() string {
 
 // Placement decides where spec runs: Server or Delegate.
 func Placement(spec task.Spec) task.Where {
+	if ops.DelegateOnly(spec.Kind) {
+		return task.Delegate
+	}
 	if spec.Where != task.Auto {
 		return spec.Where
 	}
@@ -138,6 +145,14 @@ func (e *Engine) Run(ctx context.Context, spec task.Spec) (*task.Result, error) 
 	id := NewID()
 	timeout := TimeoutOf(spec)
 	if Placement(spec) == task.Delegate {
+		if err := ops.CheckPlacement(spec.Kind, spec.Connector, spec.Selectors); err != nil {
+			return nil, err
+		}
+		if e.delegates == nil && ops.DelegateOnly(spec.Kind) {
+			return nil, failure.New(failure.Unavailable, "%s runs only on delegates, and none can run it", spec.Kind).
+				WithCode("NoDelegate").
+				WithHint("%s", "Run `azimuth delegate` with a token of this account (with the step's and the connector's selectors as its tags).")
+		}
 		if e.delegates == nil {
 			return nil, failure.New(failure.Unavailable, "%s needs a delegate: the connector %s", spec.Kind, needsDelegateWhy(spec)).
 				WithCode("NoDelegate").

@@ -18,7 +18,7 @@ const (
 // map, which callers may extend (tests).
 func Registry() map[task.Kind]Func {
 	out := map[task.Kind]Func{KindValidate: Validate}
-	for _, part := range []map[task.Kind]Func{engineKinds(), azureKinds(), acrKinds(), aksKinds(), permissionKinds()} {
+	for _, part := range []map[task.Kind]Func{engineKinds(), azureKinds(), acrKinds(), aksKinds(), permissionKinds(), stepKinds()} {
 		maps.Copy(out, part)
 	}
 	return out

@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/azimuthcd/azimuth/internal/azure"
 	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/permission"
 )
 
 // ValidateTimeout bounds a connection test inside its task, as Harness
@@ -28,9 +31,33 @@ const (
 	StatusFailure = "FAILURE"
 )
 
-// ValidateParams are the connection test's parameters (none yet: a later
-// issue adds a scope and capabilities to check).
-type ValidateParams struct{}
+// ValidateParams are the connection test's optional parameters: the body
+// of POST /ng/api/connectors/testConnection/{identifier}, passed through as
+// the task's parameters. With capabilities, the test goes deep: after
+// authenticating it checks the identity's permissions for them at scope
+// (see PermissionsCheck) and fails, with reason PermissionsMissing, when
+// one is denied. Without a body, a connector's tags may name them:
+// "azimuth.capabilities" (comma-separated) and "azimuth.scope".
+type ValidateParams struct {
+	// Scope is a subscription, resource group or resource id; default the
+	// connector's "azimuth.scope" tag, else the only subscription the
+	// identity can see.
+	Scope string `json:"scope,omitempty"`
+	// Capabilities are capability ids and aliases (acr, aks, webapp, ...);
+	// default the connector's "azimuth.capabilities" tag.
+	Capabilities []string `json:"capabilities,omitempty"`
+}
+
+// The connector tags that store the capabilities a connector is meant for
+// and the scope to check them at.
+const (
+	TagCapabilities = "azimuth.capabilities"
+	TagScope        = "azimuth.scope"
+)
+
+// ReasonPermissionsMissing is the connection test's reason when a
+// capability asked for is denied.
+const ReasonPermissionsMissing = "PermissionsMissing"
 
 // ValidationResult is the connection test's output: Harness's
 // ConnectorValidationResult (status, errors, errorSummary, testedAt,
@@ -54,6 +81,9 @@ type ValidationResult struct {
 	CredentialType string                 `json:"credentialType,omitempty"`
 	Certificate    *azure.CertificateInfo `json:"certificate,omitempty"`
 	DurationMillis int64                  `json:"durationMs"`
+	// Permissions is the permission check of a deep connection test (scope
+	// and capabilities given or stored in the connector's tags).
+	Permissions *PermissionsCheckResult `json:"permissions,omitempty"`
 }
 
 // ErrorDetail is Harness's ErrorDetail: reason, message, code. Reason is
@@ -93,8 +123,20 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 	if in.Connector == nil {
 		return nil, failure.New(failure.Invalid, "azure.validate needs a connector")
 	}
-	if err := decodeParams(in.Params, &ValidateParams{}); err != nil {
+	var params ValidateParams
+	if err := decodeParams(in.Params, &params); err != nil {
 		return nil, err
+	}
+	params.defaults(in.Connector.Tags)
+	if params.Scope != "" {
+		if _, err := permission.ParseScope(params.Scope); err != nil {
+			return nil, failure.InvalidField("scope", "%s", permFieldText(err))
+		}
+	}
+	if len(params.Capabilities) > 0 {
+		if _, err := permission.Resolve(params.Capabilities, permission.Scope{}); err != nil && !strings.Contains(permFieldText(err), "\"arm\"") {
+			return nil, failure.InvalidField("capabilities", "%s", permFieldText(err))
+		}
 	}
 	start := env.now()
 	res := &ValidationResult{TaskID: in.TaskID, Cloud: string(in.Connector.Cloud()), CredentialType: in.Connector.CredentialType()}
@@ -102,7 +144,7 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 		id := env.DelegateID
 		res.DelegateID = &id
 	}
-	err := validate(ctx, env, in, res)
+	err := validate(ctx, env, in, params, res)
 	if ctx.Err() != nil {
 		// The task was cancelled or ran out of time: that is the task's
 		// outcome, not the connector's.
@@ -110,7 +152,9 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 	}
 	res.TestedAt = env.now().UnixMilli()
 	res.DurationMillis = env.now().Sub(start).Milliseconds()
-	if err != nil {
+	if err == nil && res.Permissions != nil && !res.Permissions.Allowed {
+		permissionsFailure(res)
+	} else if err != nil {
 		e := azure.Classify(err)
 		msg := e.Message
 		if e.Reason == azure.ReasonInheritFromDelegate {
@@ -121,7 +165,7 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 		res.Errors = []ErrorDetail{{Reason: string(e.Reason), Message: msg, Code: httpCode(e.Kind)}}
 		summary := fmt.Sprintf("%s (%s)", e.Reason, msg)
 		res.ErrorSummary = &summary
-	} else {
+	} else if res.Status == "" {
 		res.Status = StatusSuccess
 	}
 	logf(in.Log, "connection test: %s", res.Status)
@@ -136,8 +180,50 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 	return res, nil
 }
 
+// defaults fills what the body left out from the connector's tags.
+func (p *ValidateParams) defaults(tags map[string]string) {
+	if len(p.Capabilities) == 0 {
+		if v := strings.TrimSpace(tags[TagCapabilities]); v != "" {
+			p.Capabilities = []string{v}
+		}
+	}
+	if p.Scope == "" {
+		p.Scope = strings.TrimSpace(tags[TagScope])
+	}
+}
+
+// permissionsFailure makes a deep test with a denied capability fail:
+// one error per denied capability, naming what is missing and the fix.
+func permissionsFailure(res *ValidationResult) {
+	res.Status, res.Reason = StatusFailure, ReasonPermissionsMissing
+	var denied []string
+	for _, v := range res.Permissions.Verdicts {
+		if v.Status != permission.StatusDenied {
+			continue
+		}
+		denied = append(denied, v.Capability)
+		msg := fmt.Sprintf("%s needs %s at %s", v.Capability, strings.Join(append(slices.Clone(v.MissingActions), v.MissingDataActions...), ", "), v.Scope)
+		if v.Fix != nil {
+			msg += fmt.Sprintf("; assign %s at %s", v.Fix.Role.Name, v.Fix.Scope)
+		}
+		for _, m := range v.Mistakes {
+			msg += " " + m.Message
+		}
+		res.Errors = append(res.Errors, ErrorDetail{Reason: ReasonPermissionsMissing, Message: msg, Code: 403})
+	}
+	if len(denied) == 0 {
+		// Only unknown verdicts: not a failure.
+		res.Status, res.Reason = StatusSuccess, ""
+		res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsUnknown", Message: "Some capabilities could not be checked: Azure did not tell the identity's permissions at their scope (see permissions.reads)."})
+		return
+	}
+	res.Hint = "Run `azimuth azure permissions role --for " + strings.Join(denied, ",") + " --scope " + res.Permissions.Scope + "` for the least-privilege role, or assign the built-in roles named."
+	summary := fmt.Sprintf("%s (the identity lacks permissions for %s)", ReasonPermissionsMissing, strings.Join(denied, ", "))
+	res.ErrorSummary = &summary
+}
+
 // validate fills res; an error is the reason the test failed.
-func validate(ctx context.Context, env *Env, in Input, res *ValidationResult) error {
+func validate(ctx context.Context, env *Env, in Input, params ValidateParams, res *ValidationResult) error {
 	cred, err := env.Azure.Credential(in.Connector, in.Secrets, in.CredentialKey)
 	if err != nil {
 		return err
@@ -191,7 +277,22 @@ func validate(ctx context.Context, env *Env, in Input, res *ValidationResult) er
 	}
 	res.Subscriptions = subs
 	logf(in.Log, "%d subscription(s) visible", subs.Count)
-	if subs.Count == 0 {
+	if len(params.Capabilities) > 0 {
+		if params.Scope == "" && subs.Count == 1 {
+			params.Scope = "/subscriptions/" + subs.Items[0].ID
+		}
+		if params.Scope == "" {
+			res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsNotChecked",
+				Message: fmt.Sprintf("Capabilities %s were asked for without a scope, and the identity sees %d subscriptions: give a scope (or the connector tag %s) to check them.", strings.Join(params.Capabilities, ","), subs.Count, TagScope)})
+		} else {
+			pres, err := checkPermissions(ctx, env, in, cred, id, PermissionsCheckParams{Scope: params.Scope, Capabilities: params.Capabilities})
+			if err != nil {
+				return err
+			}
+			res.Permissions = pres
+		}
+	}
+	if subs.Count == 0 && res.Permissions == nil {
 		return noSubscriptions(cred, id)
 	}
 	return nil

@@ -314,9 +314,11 @@ func TestValidateTaskErrors(t *testing.T) {
 		t.Fatalf("no connector: %v", err)
 	}
 	in := secretInput(deployerApp, deployerSecret)
-	in.Params = json.RawMessage(`{"scope": "x"}`)
-	if _, err := Validate(context.Background(), env, in); !failure.Is(err, failure.Invalid) {
-		t.Fatalf("unknown parameter: %v", err)
+	for _, p := range []string{`{"nope": 1}`, `{"scope": "x"}`, `{"capabilities": ["acr", "nope"]}`} {
+		in.Params = json.RawMessage(p)
+		if _, err := Validate(context.Background(), env, in); !failure.Is(err, failure.Invalid) {
+			t.Fatalf("parameters %s: %v", p, err)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -81,7 +81,16 @@ type Request struct {
 	ManagementGroups []string `json:"managementGroups,omitempty"`
 	// Identity is how the connector authenticates (notes only).
 	Identity IdentityKind `json:"identity,omitempty"`
+	// VisibleSubscriptions are the subscriptions ARM lists for the
+	// identity: those where it holds any role, at the subscription, above
+	// it or on anything inside it. ARM lets such an identity read the
+	// subscription itself whatever its roles grant, so
+	// Microsoft.Resources/subscriptions/read is not missing there.
+	VisibleSubscriptions []string `json:"visibleSubscriptions,omitempty"`
 }
+
+// subscriptionRead is the action ARM grants by visibility.
+const subscriptionRead = "Microsoft.Resources/subscriptions/read"
 
 // Status is a capability's outcome.
 type Status string
@@ -340,6 +349,13 @@ func checkOne(c *Capability, target Scope, req Request, effective map[string]*Se
 		}
 	}
 	missing := set.Missing(ops)
+	if sub := scope.SubscriptionID(); sub != "" && slices.ContainsFunc(req.VisibleSubscriptions, func(v string) bool { return strings.EqualFold(v, sub) }) {
+		before := len(missing)
+		missing = slices.DeleteFunc(missing, func(op Operation) bool { return !op.Data && strings.EqualFold(op.Name, subscriptionRead) })
+		if len(missing) < before {
+			v.Notes = append(v.Notes, fmt.Sprintf("%s is not granted by a role at %s, but ARM shows a subscription to every identity holding a role in it, so the identity can read it.", subscriptionRead, scope))
+		}
+	}
 	for _, op := range missing {
 		if op.Data {
 			v.MissingDataActions = append(v.MissingDataActions, op.Name)
@@ -466,9 +482,34 @@ func groupFixes(vs []Verdict) []Fix {
 			g.missing = appendOp(g.missing, Operation{Name: a, Data: true})
 		}
 	}
+	fixes := make([][]Fix, len(groups))
+	for i, g := range groups {
+		fixes[i] = chooseRoles(g.caps, g.missing, g.scope)
+	}
+	// A group needs no assignment of its own when a role assigned for a
+	// broader group already grants what it misses (Reader on the
+	// subscription covers the registry's Reader).
 	var out []Fix
-	for _, g := range groups {
-		out = append(out, chooseRoles(g.caps, g.missing, g.scope)...)
+	for i, g := range groups {
+		covered := false
+		for j, h := range groups {
+			if i == j || h.scope.Equal(g.scope) || !h.scope.Contains(g.scope, nil) {
+				continue
+			}
+			var perms []Permission
+			for _, f := range fixes[j] {
+				if r := builtinRef(f.Role.ID); r != nil {
+					perms = append(perms, r.Permissions...)
+				}
+			}
+			if len(perms) > 0 && len(Compile(perms).Missing(g.missing)) == 0 {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, fixes[i]...)
+		}
 	}
 	return out
 }

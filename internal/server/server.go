@@ -15,7 +15,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/access"
@@ -23,12 +25,14 @@ import (
 	"github.com/azimuthcd/azimuth/internal/azure"
 	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/config"
+	"github.com/azimuthcd/azimuth/internal/conntest"
 	"github.com/azimuthcd/azimuth/internal/delegate"
 	"github.com/azimuthcd/azimuth/internal/engine"
 	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/service"
 	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
+	"github.com/azimuthcd/azimuth/internal/web"
 )
 
 // AdminKeyFile is the file, in the data directory, that receives the first
@@ -67,6 +71,10 @@ type Server struct {
 	AdminKeyID string
 	// MasterKeyCreated reports that dev mode generated the master key.
 	MasterKeyCreated bool
+
+	// retester re-tests connectors and drops cached credentials on change
+	// (retest.go).
+	retester atomic.Pointer[conntest.Retester]
 
 	mu       sync.Mutex
 	jobs     []Job
@@ -109,7 +117,7 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 		_ = s.Store.Close()
 		return nil, fmt.Errorf("refusing to start: %w (the master key file is %s)", err, cfg.MasterKeyFile)
 	}
-	s.Services = service.New(service.Deps{Store: s.Store, Keyring: s.Keyring, Logger: log})
+	s.Services = service.New(service.Deps{Store: s.Store, Keyring: s.Keyring, Logger: log, OnChange: s.onChange})
 	tok, id, created, err := s.Services.Scopes.Bootstrap(ctx, cfg.Account)
 	if err != nil {
 		_ = s.Store.Close()
@@ -146,6 +154,7 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 	s.Engine.SetRecorder(s.Hub)
 	s.api.SetDelegates(s.Hub)
 	s.AddJob(Job{Name: "task-leases", Run: func(ctx context.Context) error { return s.Hub.RunExpiry(ctx, time.Second) }})
+	s.addRetester()
 	return s, nil
 }
 
@@ -222,7 +231,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s.api.Handler(),
+		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		// No WriteTimeout: task routes (connection tests, script steps)
@@ -272,6 +281,29 @@ func (s *Server) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// Handler serves the API and, under /ui/, the web UI (which calls the API
+// in-process with the browser's key).
+func (s *Server) Handler() http.Handler {
+	apiH := s.api.Handler()
+	ui, err := web.New(web.Deps{API: apiH, Logger: s.log, Version: Version})
+	if err != nil {
+		// The templates are embedded and tested: this is a build bug.
+		panic(err)
+	}
+	uiH := ui.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/ui/") || r.URL.Path == "/ui" {
+			if r.URL.Path == "/ui" {
+				http.Redirect(w, r, "/ui/", http.StatusFound)
+				return
+			}
+			uiH.ServeHTTP(w, r)
+			return
+		}
+		apiH.ServeHTTP(w, r)
+	})
 }
 
 // reloadKeyring picks up data keys installed by another process.

@@ -260,7 +260,9 @@ func view(rec store.Connector) (Connector, error) {
 	if err != nil {
 		return Connector{}, fmt.Errorf("decode stored connector %q: %w", rec.Identifier, err)
 	}
-	doc.OrgIdentifier, doc.ProjectIdentifier = rec.Scope.Org, rec.Scope.Project
+	// The account too: the credential cache keys connectors by their full
+	// scope, so two accounts' connectors of the same name stay apart.
+	doc.AccountIdentifier, doc.OrgIdentifier, doc.ProjectIdentifier = rec.Scope.Account, rec.Scope.Org, rec.Scope.Project
 	return Connector{Connector: rec, Doc: doc}, nil
 }
 

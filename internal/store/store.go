@@ -144,6 +144,11 @@ type ConnectorError struct {
 	Reason  string `json:"reason"`
 	Message string `json:"message"`
 	Code    int    `json:"code"`
+	// Hint says what to do (Azimuth's addition to Harness's ErrorDetail).
+	Hint string `json:"hint,omitempty"`
+	// Level is "WARNING" for something that works now but will not for
+	// long (a certificate about to expire); empty for an error.
+	Level string `json:"level,omitempty"`
 }
 
 // ConnectorStatus is the connectivity record Harness returns with a
