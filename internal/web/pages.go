@@ -331,7 +331,7 @@ func (u *UI) delegates(w http.ResponseWriter, r *http.Request, s *session) {
 }
 
 func (u *UI) tasks(w http.ResponseWriter, r *http.Request, s *session) {
-	u.genericList(w, r, s, "tasks", "/ng/api/azimuth/tasks", []string{"id", "kind", "connector", "delegateName", "status", "createdAt", "error"})
+	u.genericList(w, r, s, "tasks", "/ng/api/azimuth/tasks", []string{"id", "type", "connectorIdentifier", "delegateName", "status", "createdAt", "error"})
 }
 
 type auditRow struct {
