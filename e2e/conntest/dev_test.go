@@ -178,7 +178,10 @@ func TestDevSeedsAndConnectionTests(t *testing.T) {
 	kinds := map[string]bool{}
 	expected := map[string]string{}
 	for _, c := range d.info.Connectors {
-		if c.Scope != "account" || c.ConnectsThrough != "server" || c.Identifier == "" || c.Expect == "" || len(c.Secrets) == 0 {
+		managed := strings.HasSuffix(c.Credential, "ManagedIdentity")
+		through := c.ConnectsThrough == "server" || c.ConnectsThrough == "delegate"
+		if c.Scope != "account" || !through || c.Identifier == "" || c.Expect == "" || managed != (len(c.Secrets) == 0) ||
+			managed && c.ConnectsThrough != "delegate" {
 			t.Errorf("dev.json connector %+v", c)
 		}
 		kinds[c.Credential+"/"+c.Expect+"/"+c.ExpectReason] = true

@@ -50,7 +50,7 @@ type fixture struct {
 	down  atomic.Bool   // the server answers 502 to everything
 }
 
-func newFixture(t *testing.T, o delegate.HubOptions) *fixture {
+func newFixture(t *testing.T, o delegate.HubOptions, with ...func(*sqlstore.Store, *delegate.HubOptions)) *fixture {
 	t.Helper()
 	st, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: filepath.Join(t.TempDir(), "a.db")})
 	if err != nil {
@@ -62,6 +62,9 @@ func newFixture(t *testing.T, o delegate.HubOptions) *fixture {
 		t.Fatal(err)
 	}
 	o.Store, o.Secrets = st, resolver{planted}
+	for _, w := range with {
+		w(st, &o)
+	}
 	if o.Lease == 0 {
 		o.Lease = 3 * time.Second
 	}
@@ -539,5 +542,45 @@ func TestRestartKeepsIdentity(t *testing.T) {
 	l, _ := f.hub.ListDelegates(context.Background(), access.System("t"), f.acc)
 	if len(l) != 2 {
 		t.Fatalf("%d delegates listed", len(l))
+	}
+}
+
+// TestOutputSealed: a task's output travels back to the caller intact but
+// is stored encrypted, bound to its task: a row's output copied to another
+// task cannot be read back through it.
+func TestOutputSealed(t *testing.T) {
+	canary := "output-canary-5d1e9b"
+	f := newFixture(t, delegate.HubOptions{}, func(st *sqlstore.Store, o *delegate.HubOptions) {
+		m, err := secret.GenerateMasterKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kr, err := secret.OpenKeyring(context.Background(), m, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Sealer = kr
+	})
+	tok := f.token(t, f.acc, "main")
+	f.agent(t, tok, "d1")
+	var ids []string
+	for range 2 {
+		res, err := f.hub.Dispatch(context.Background(), echoSpec(f.acc, nil, `{"message":"`+canary+`"}`), "tsk_"+time.Now().Format("150405.000000000"), 20*time.Second)
+		if err != nil || res.Status != task.Succeeded || !strings.Contains(string(res.Output), canary) {
+			t.Fatalf("result %+v %v", res, err)
+		}
+		row, err := f.st.GetTask(context.Background(), res.TaskID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(row.Output), canary) || !strings.HasPrefix(string(row.Output), "enc1:") {
+			t.Fatalf("output stored in plaintext: %s", row.Output)
+		}
+		ids = append(ids, res.TaskID)
+	}
+	a, _ := f.st.GetTask(context.Background(), ids[0])
+	b, _ := f.st.GetTask(context.Background(), ids[1])
+	if string(a.Output) == string(b.Output) {
+		t.Fatal("two sealings of the same output are identical: no fresh nonce")
 	}
 }

@@ -67,6 +67,9 @@ type HubOptions struct {
 	// without them, they find the work on their next recheck.
 	Signals Signals
 	Secrets engine.SecretResolver
+	// Sealer encrypts task outputs at rest (the secrets keyring); nil
+	// stores them as they are (tests).
+	Sealer  Sealer
 	Logger  *slog.Logger
 	Version string
 	// Heartbeat is the interval delegates heartbeat at; a delegate unseen
@@ -306,7 +309,7 @@ func (h *Hub) wait(ctx context.Context, id string, done <-chan struct{}, deadlin
 			return nil, err
 		}
 		if t.Status != store.TaskQueued && t.Status != store.TaskRunning {
-			return resultOf(t), nil
+			return h.resultOf(ctx, t), nil
 		}
 		if done != nil {
 			select {
@@ -319,11 +322,18 @@ func (h *Hub) wait(ctx context.Context, id string, done <-chan struct{}, deadlin
 }
 
 // resultOf turns a terminal task row into a result.
-func resultOf(t store.Task) *task.Result {
+func (h *Hub) resultOf(ctx context.Context, t store.Task) *task.Result {
 	r := &task.Result{TaskID: t.ID, Kind: task.Kind(t.Kind), Status: task.Status(t.Status), DelegateID: t.DelegateID,
 		DelegateName: t.DelegateName, CreatedAt: t.CreatedAt, StartedAt: t.StartedAt, FinishedAt: t.FinishedAt}
 	if len(t.Output) > 0 {
-		r.Output = json.RawMessage(t.Output)
+		out, err := h.openOutput(context.WithoutCancel(ctx), t.ID, t.Output)
+		if err != nil {
+			h.log.Error("task output", "task", t.ID, "err", err)
+			r.Status = task.Failed
+			r.Error = &task.Error{Kind: failure.Internal.String(), Message: fmt.Sprintf("the output of task %s could not be read back; the server log says why", t.ID)}
+			return r
+		}
+		r.Output = json.RawMessage(out)
 	}
 	if len(t.Error) > 0 {
 		var e task.Error

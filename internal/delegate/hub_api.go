@@ -80,6 +80,12 @@ func (h *Hub) RecordLocal(ctx context.Context, spec task.Spec, res *task.Result)
 	if res.Error != nil {
 		t.Error, _ = json.Marshal(res.Error)
 	}
+	sealed, err := h.sealOutput(res.TaskID, res.Output)
+	if err != nil {
+		h.log.Warn("record a task the server ran", "task", res.TaskID, "err", err)
+		sealed = nil // the caller has the output; the row keeps none rather than plaintext
+	}
+	t.Output = sealed
 	if err := h.st.CreateTask(context.WithoutCancel(ctx), &t); err != nil {
 		h.log.Warn("record a task the server ran", "task", res.TaskID, "err", err)
 	}

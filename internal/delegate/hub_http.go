@@ -433,14 +433,18 @@ func (h *Hub) result(r *http.Request, s session, id string) (any, error) {
 	if !res.Status.Terminal() {
 		return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "a result's status is SUCCEEDED, FAILED or CANCELLED, got %q", res.Status)
 	}
-	t := store.Task{Status: string(res.Status), Output: res.Output, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt}
+	sealed, err := h.sealOutput(id, res.Output)
+	if err != nil {
+		return nil, err
+	}
+	t := store.Task{Status: string(res.Status), Output: sealed, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt}
 	if t.FinishedAt.IsZero() {
 		t.FinishedAt = h.now()
 	}
 	if res.Error != nil {
 		t.Error, _ = json.Marshal(res.Error)
 	}
-	err := h.st.FinishTask(r.Context(), id, s.delegate.ID, t)
+	err = h.st.FinishTask(r.Context(), id, s.delegate.ID, t)
 	if errors.Is(err, store.ErrConflict) {
 		cur, _ := h.st.GetTask(r.Context(), id)
 		return nil, leaseLost(cur, s)

@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 	s.Engine = engine.New(engine.Deps{Secrets: s.Services.Secrets, Env: ops.NewEnv(log, s.Azure, ""), Logger: log})
 	s.api = api.New(api.Deps{Services: s.Services, Health: s.Store, Logger: log, Version: Version, Tasks: s.Engine})
 	s.AddJob(Job{Name: "keyring-reload", Run: s.reloadKeyring})
-	s.Hub = delegate.NewHub(delegate.HubOptions{Store: s.Store, Signals: s.Store, Secrets: s.Services.Secrets, Logger: log, Version: Version,
+	s.Hub = delegate.NewHub(delegate.HubOptions{Store: s.Store, Signals: s.Store, Secrets: s.Services.Secrets, Sealer: s.Keyring, Logger: log, Version: Version,
 		Lease: cfg.DelegateLease, Heartbeat: cfg.DelegateHeartbeat})
 	s.Engine.SetDispatcher(s.Hub)
 	s.Engine.SetRecorder(s.Hub)
