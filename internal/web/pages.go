@@ -267,71 +267,74 @@ func (u *UI) secrets(w http.ResponseWriter, r *http.Request, s *session) {
 		"Prev": pageIndex(r) - 1, "Next": nextPage(pageIndex(r), list.TotalPages)})
 }
 
-// genericList fetches a list endpoint whose items the page shows as
-// key/value rows: delegates and tasks, whose shapes are Azimuth's own.
-func (u *UI) genericList(w http.ResponseWriter, r *http.Request, s *session, page, path string, cols []string) {
-	q := selected(r).apiQuery()
-	q.Set("pageSize", "100")
-	var raw json.RawMessage
-	st, err := u.call(r.Context(), s, http.MethodGet, path, q, nil, &raw)
-	data := map[string]any{"Cols": cols}
-	switch {
-	case st == http.StatusNotFound && err != nil:
-		data["Error"] = "This server does not offer " + page + " yet."
-	case err != nil:
-		u.fail(w, r, s, st, err)
-		return
-	default:
-		data["Rows"] = rowsOf(raw, cols)
-	}
-	u.render(w, r, http.StatusOK, page, s, data)
+// delegateRow is one delegate as the API lists it.
+type delegateRow struct {
+	ID                string            `json:"id"`
+	Name              string            `json:"name"`
+	OrgIdentifier     string            `json:"orgIdentifier"`
+	ProjectIdentifier string            `json:"projectIdentifier"`
+	Tags              []string          `json:"tags"`
+	Version           string            `json:"version"`
+	Capabilities      map[string]string `json:"capabilities"`
+	Concurrency       int               `json:"concurrency"`
+	RegisteredAt      int64             `json:"registeredAt"`
+	LastHeartbeat     int64             `json:"lastHeartbeat"`
+	Connected         bool              `json:"connected"`
 }
 
-// rowsOf reads a page ({content: [...]}) or a bare array of objects and
-// returns the named columns of each item as text.
-func rowsOf(raw json.RawMessage, cols []string) [][]string {
-	var items []map[string]any
-	var pg struct {
-		Content []map[string]any `json:"content"`
-	}
-	if json.Unmarshal(raw, &pg) == nil && pg.Content != nil {
-		items = pg.Content
-	} else {
-		_ = json.Unmarshal(raw, &items)
-	}
-	out := make([][]string, 0, len(items))
-	for _, it := range items {
-		row := make([]string, len(cols))
-		for i, c := range cols {
-			row[i] = cell(it[c])
+// Offers lists what the delegate reports, but the task kinds (too long
+// for a table; the API has them).
+func (d delegateRow) Offers() []string {
+	var out []string
+	for _, k := range sortedKeys(d.Capabilities) {
+		if k != "kinds" && d.Capabilities[k] != "" {
+			out = append(out, k+"="+d.Capabilities[k])
 		}
-		out = append(out, row)
 	}
 	return out
 }
 
-func cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case bool:
-		return strconv.FormatBool(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
-}
+// ScopeLabel is where the delegate's token lives.
+func (d delegateRow) ScopeLabel() string { return scopeSel{Org: d.OrgIdentifier, Project: d.ProjectIdentifier}.Label() }
 
 func (u *UI) delegates(w http.ResponseWriter, r *http.Request, s *session) {
-	u.genericList(w, r, s, "delegates", "/ng/api/azimuth/delegates", []string{"name", "tags", "version", "connected", "lastHeartbeat", "capabilities"})
+	var list []delegateRow
+	st, err := u.call(r.Context(), s, http.MethodGet, "/ng/api/azimuth/delegates", selected(r).apiQuery(), nil, &list)
+	if err != nil {
+		u.fail(w, r, s, st, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "delegates", s, map[string]any{"List": list})
+}
+
+// taskRow is one task as the API lists it.
+type taskRow struct {
+	ID                  string   `json:"id"`
+	Type                string   `json:"type"`
+	Status              string   `json:"status"`
+	ConnectorIdentifier string   `json:"connectorIdentifier"`
+	Selectors           []string `json:"selectors"`
+	DelegateName        string   `json:"delegateName"`
+	Attempts            int      `json:"attempts"`
+	CreatedAt           int64    `json:"createdAt"`
+	DurationMs          int64    `json:"durationMs"`
+	Error               *struct {
+		Reason  string `json:"reason"`
+		Message string `json:"message"`
+	} `json:"error"`
 }
 
 func (u *UI) tasks(w http.ResponseWriter, r *http.Request, s *session) {
-	u.genericList(w, r, s, "tasks", "/ng/api/azimuth/tasks", []string{"id", "type", "connectorIdentifier", "delegateName", "status", "createdAt", "error"})
+	q := selected(r).apiQuery()
+	q.Set("pageSize", "100")
+	q.Set("pageIndex", strconv.Itoa(pageIndex(r)))
+	var list pageOf[taskRow]
+	if st, err := u.call(r.Context(), s, http.MethodGet, "/ng/api/azimuth/tasks", q, nil, &list); err != nil {
+		u.fail(w, r, s, st, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "tasks", s, map[string]any{"List": list,
+		"Prev": pageIndex(r) - 1, "Next": nextPage(pageIndex(r), list.TotalPages)})
 }
 
 type auditRow struct {

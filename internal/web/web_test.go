@@ -326,4 +326,15 @@ func TestConnectionButton(t *testing.T) {
 			t.Fatalf("%s: list does not show the status: %s", c.id, body)
 		}
 	}
+	// The tasks page lists both tests, run in the server; no delegate is registered.
+	b := e.browser()
+	e.login(b, e.admin)
+	_, body := e.do(b, http.MethodGet, "/ui/tasks", nil, "")
+	if strings.Count(body, "<td>azure.validate</td>") != 2 || !strings.Contains(body, "(server)") || !strings.Contains(body, "2 task(s).") {
+		t.Fatalf("tasks page: %s", body)
+	}
+	_, body = e.do(b, http.MethodGet, "/ui/delegates", nil, "")
+	if !strings.Contains(body, "No delegate has registered") {
+		t.Fatalf("delegates page: %s", body)
+	}
 }
