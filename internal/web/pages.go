@@ -295,7 +295,9 @@ func (d delegateRow) Offers() []string {
 }
 
 // ScopeLabel is where the delegate's token lives.
-func (d delegateRow) ScopeLabel() string { return scopeSel{Org: d.OrgIdentifier, Project: d.ProjectIdentifier}.Label() }
+func (d delegateRow) ScopeLabel() string {
+	return scopeSel{Org: d.OrgIdentifier, Project: d.ProjectIdentifier}.Label()
+}
 
 func (u *UI) delegates(w http.ResponseWriter, r *http.Request, s *session) {
 	var list []delegateRow
