@@ -127,7 +127,11 @@ func (c *armCall) forbid(action, scope string) {
 
 // visible filters a collection as ARM does: a caller holding the read
 // action at the collection's scope sees every item; one holding it on some
-// items sees those; one holding it nowhere gets 403 (ok false, answered).
+// items sees those; one holding it at some scope inside the collection's
+// scope but on none of the items (Reader on a resource group without
+// registries, listing the subscription's registries) gets an empty list;
+// one holding it nowhere at or inside the scope gets 403 (ok false,
+// answered) — an AcrPull-only identity listing registries.
 func (c *armCall) visible(action, scope string, ids []string) (keep []bool, ok bool) {
 	c.decided = true
 	keep = make([]bool, len(ids))
@@ -143,11 +147,32 @@ func (c *armCall) visible(action, scope string, ids []string) (keep []bool, ok b
 			keep[i], any = true, true
 		}
 	}
-	if !any {
+	if !any && !c.holdsInside(action, scope) {
 		c.forbid(action, scope)
 		return nil, false
 	}
 	return keep, true
+}
+
+// holdsInside reports whether the caller holds action through a role
+// assigned at scope or at a scope inside it (a resource group or resource
+// of a subscription, a resource of a group).
+func (c *armCall) holdsInside(action, scope string) bool {
+	c.s.mu.RLock()
+	defer c.s.mu.RUnlock()
+	t := c.s.world.tenant(c.caller.TenantID)
+	if t == nil {
+		return false
+	}
+	for _, ra := range t.RoleAssignments {
+		if !strings.EqualFold(ra.principalID, c.caller.ObjectID) || !scopeCovers(scope, ra.Scope, nil) {
+			continue
+		}
+		if rd := t.role(ra.roleID); rd != nil && Allowed(rd.Permissions, action, false) {
+			return true
+		}
+	}
+	return false
 }
 
 // page answers one page of a list ({"value":[...],"nextLink":...}); the
