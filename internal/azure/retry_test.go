@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/azimuthcd/azimuth/internal/azuresim"
+	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/connector"
 )
 
@@ -223,5 +225,95 @@ func TestForwardSDKLog(t *testing.T) {
 	}
 	if len(sink.String()) != n {
 		t.Fatal("an info-level logger still receives the SDK's debug lines")
+	}
+}
+
+// hungListener accepts connections and never answers (not even the TLS
+// handshake): a host that is up but hung. Its connections are closed when
+// the test ends.
+func hungListener(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String()
+}
+
+// A hung endpoint under the caller's own deadline (the connection test
+// always has one), shorter than the retries would take: the call returns
+// when the deadline ends, and its error names the host that hung, for
+// ARM (where azcore's retry policy returns the bare context error) and
+// for Entra ID (where the token cache's wait gives up).
+func TestHungEndpointNamesHost(t *testing.T) {
+	const deadline = 2 * time.Second
+	for _, tc := range []struct {
+		name string
+		hang func(e *cloud.Endpoints, addr string)
+		role string
+	}{
+		{"ARM", func(e *cloud.Endpoints, addr string) { e.ResourceManager = "https://" + addr }, "Azure Resource Manager"},
+		{"Entra ID", func(e *cloud.Endpoints, addr string) { e.AuthorityHost = "https://" + addr + "/" }, "Entra ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSim(t)
+			hung := hungListener(t)
+			o := s.Override()
+			e := o.Clouds[cloud.Public]
+			tc.hang(&e, hung)
+			o.Clouds[cloud.Public] = e
+			// The production retry policy: 4 tries of up to 60 s each,
+			// far longer than the deadline.
+			f := newFactory(t, o, func(o *Options) { o.Retry = policy.RetryOptions{} })
+			cred, err := f.Credential(secretConnector("c", secretApp, tenantID), secrets(connector.PathSecretRef, secretValue), "k")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			done := make(chan error, 1)
+			go func() {
+				_, err := listSubscriptions(ctx, cred)
+				done <- err
+			}()
+			var callErr error
+			select {
+			case callErr = <-done:
+			case <-time.After(deadline + 30*time.Second):
+				t.Fatal("the call did not return after its deadline")
+			}
+			if took := time.Since(start); took > deadline+5*time.Second {
+				t.Errorf("the call returned %v after it started, long after its %v deadline", took, deadline)
+			}
+			ce := cred.Classify(callErr)
+			if ce == nil || ce.Reason != ReasonTimeout {
+				t.Fatalf("want Timeout, got %v", callErr)
+			}
+			if ce.Host != hung || !strings.Contains(ce.Message, hung) || !strings.Contains(ce.Message, tc.role) || !strings.Contains(ce.Hint, hung) {
+				t.Fatalf("the failure does not name the hung host %s (%s): host %q, message %q, hint %q", hung, tc.role, ce.Host, ce.Message, ce.Hint)
+			}
+		})
 	}
 }

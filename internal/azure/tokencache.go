@@ -108,6 +108,7 @@ func (c *tokenCache) GetToken(ctx context.Context, opts policy.TokenRequestOptio
 	case <-call.done:
 		return call.tok, call.err
 	case <-ctx.Done():
+		noteTokenWait(ctx, c.endpoint)
 		return azcore.AccessToken{}, &tokenWaitError{endpoint: c.endpoint, err: ctx.Err()}
 	}
 }

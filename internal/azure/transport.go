@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -198,24 +199,68 @@ func (p *probe) transportFailure() (RequestEvent, bool) {
 
 // callTimeoutPolicy bounds a whole call (every retry included) when the
 // caller's context has no deadline of its own, so no Azure call can wait
-// forever even if an executor forgot Credential.Context.
+// forever even if an executor forgot Credential.Context. Whatever the
+// deadline, a failed call is attributed to the host that failed: when the
+// caller's own deadline ends the retries, azcore returns the bare context
+// error, which names no host (and hides that it was the token, not the
+// call, that never came).
 type callTimeoutPolicy struct{ d time.Duration }
 
 func (p callTimeoutPolicy) Do(req *policy.Request) (*http.Response, error) {
-	if _, ok := req.Raw().Context().Deadline(); ok || p.d <= 0 {
-		return req.Next()
+	host := req.Raw().URL.Host
+	tr := &callTrace{}
+	ctx := context.WithValue(req.Raw().Context(), callTraceKey{}, tr)
+	if _, ok := ctx.Deadline(); ok || p.d <= 0 {
+		resp, err := req.Clone(ctx).Next()
+		if err != nil {
+			err = tr.attribute(host, err)
+		}
+		return resp, err
 	}
-	ctx, cancel := context.WithTimeout(req.Raw().Context(), p.d)
+	ctx, cancel := context.WithTimeout(ctx, p.d)
 	resp, err := req.Clone(ctx).Next()
 	if err != nil || resp == nil || resp.Body == nil {
 		cancel()
 		if err != nil {
-			err = &callError{host: req.Raw().URL.Host, err: err}
+			err = tr.attribute(host, err)
 		}
 		return resp, err
 	}
 	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// callTrace is what one call's token wait left for the call's error: the
+// token endpoint it gave up on (the retry policy drops that error when the
+// context ends).
+type callTrace struct {
+	mu        sync.Mutex
+	tokenWait string
+}
+
+type callTraceKey struct{}
+
+// noteTokenWait records, in the call ctx belongs to, that a token from
+// endpoint was still awaited when ctx ended.
+func noteTokenWait(ctx context.Context, endpoint string) {
+	if tr, ok := ctx.Value(callTraceKey{}).(*callTrace); ok {
+		tr.mu.Lock()
+		tr.tokenWait = endpoint
+		tr.mu.Unlock()
+	}
+}
+
+// attribute names the host of a failed call: the token endpoint it was
+// waiting for, else the host it addressed.
+func (tr *callTrace) attribute(host string, err error) error {
+	tr.mu.Lock()
+	wait := tr.tokenWait
+	tr.mu.Unlock()
+	var we *tokenWaitError
+	if wait != "" && !errors.As(err, &we) {
+		err = &tokenWaitError{endpoint: wait, err: err}
+	}
+	return &callError{host: host, err: err}
 }
 
 // cancelOnClose releases a call's timeout once its body is closed.
@@ -231,7 +276,7 @@ func (c *cancelOnClose) Close() error {
 }
 
 // callError names the host of a failed call whose error may not (a
-// context deadline reported by the retry policy).
+// context deadline or cancellation reported by the retry policy).
 type callError struct {
 	host string
 	err  error
