@@ -39,6 +39,10 @@ type failureCase struct {
 	kind   failure.Kind
 	// The message and hint must name these (ids, hosts, commands).
 	inMessage, inHint []string
+	// within, when set, bounds how long the case may take: a network
+	// failure must end within its timeout (plus a generous margin for a
+	// loaded machine), never hang.
+	within time.Duration
 }
 
 // authenticate builds the credential and gets an ARM token the way every
@@ -186,10 +190,11 @@ func TestFailureClasses(t *testing.T) {
 			run: func(t *testing.T, s *azuresim.Sim) error {
 				o := s.Override()
 				o.Hosts["169.254.169.254:80"] = closedAddr(t)
-				f := newFactory(t, o, func(o *Options) { o.ManagedIdentity = true })
+				f := newFactory(t, o, func(o *Options) { o.ManagedIdentity = true; o.CallTimeout = 10 * time.Second })
 				return authenticate(t, f, miConnector("c", ""), nil)
 			},
-			inMessage: []string{"169.254.169.254", "connection was refused"}, inHint: []string{"delegate", "managed identity"}},
+			inMessage: []string{"169.254.169.254", "connection was refused"}, inHint: []string{"delegate", "managed identity"},
+			within: 10*time.Second + 5*time.Second},
 		{name: "authorization failed", reason: ReasonAuthorizationFailed, kind: failure.Forbidden,
 			run: func(t *testing.T, s *azuresim.Sim) error {
 				f := newFactory(t, s.Override(), nil)
@@ -225,9 +230,11 @@ func TestFailureClasses(t *testing.T) {
 				dead := closedAddr(t)
 				e.AuthorityHost = "https://" + dead + "/"
 				o.Clouds[cloud.Public] = e
-				return authenticate(t, newFactory(t, o, nil), secretConnector("c", secretApp, tenantID), secretSec(secretValue))
+				f := newFactory(t, o, func(o *Options) { o.CallTimeout = 10 * time.Second })
+				return authenticate(t, f, secretConnector("c", secretApp, tenantID), secretSec(secretValue))
 			},
-			inMessage: []string{"connection was refused"}, inHint: []string{"proxy"}},
+			inMessage: []string{"connection was refused"}, inHint: []string{"proxy"},
+			within: 10*time.Second + 5*time.Second},
 		{name: "cloud unreachable: DNS", reason: ReasonCloudUnreachable, kind: failure.Unavailable,
 			run: func(t *testing.T, s *azuresim.Sim) error {
 				o := s.Override()
@@ -266,7 +273,23 @@ func TestFailureClasses(t *testing.T) {
 				})
 				return authenticate(t, f, secretConnector("c", secretApp, tenantID), secretSec(secretValue))
 			},
-			inMessage: []string{"did not answer in time", "127.0.0.1:"}, inHint: []string{"firewall"}},
+			inMessage: []string{"did not answer in time", "127.0.0.1:"}, inHint: []string{"firewall"},
+			within: 5*time.Second + 5*time.Second},
+		{name: "timeout: the call's deadline ends the retries", fresh: true, reason: ReasonTimeout, kind: failure.Timeout,
+			run: func(t *testing.T, s *azuresim.Sim) error {
+				if _, err := s.AddFault(azuresim.Fault{Route: "arm.subscriptions.list", Latency: azuresim.Duration(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+				// Each try could wait 60 s, four times: the 2 s call
+				// timeout ends it, and the host is still named.
+				f := newFactory(t, s.Override(), func(o *Options) {
+					o.Retry = policy.RetryOptions{}
+					o.CallTimeout = 2 * time.Second
+				})
+				return authenticate(t, f, secretConnector("c", secretApp, tenantID), secretSec(secretValue))
+			},
+			inMessage: []string{"Azure Resource Manager", "did not answer in time", "127.0.0.1:"}, inHint: []string{"firewall", "127.0.0.1:"},
+			within: 2*time.Second + 5*time.Second},
 	}
 	shared := startSim(t)
 	sdk := captureSDKLog(t)
@@ -276,7 +299,11 @@ func TestFailureClasses(t *testing.T) {
 			if tc.fresh {
 				s = startSim(t)
 			}
+			start := time.Now()
 			err := tc.run(t, s)
+			if took := time.Since(start); tc.within > 0 && took > tc.within {
+				t.Errorf("the failure took %v, want it within %v", took, tc.within)
+			}
 			if err == nil {
 				t.Fatal("want an error")
 			}

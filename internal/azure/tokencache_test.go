@@ -61,6 +61,48 @@ func TestTokenCacheSingleFlightAgainstSimulator(t *testing.T) {
 	}
 }
 
+// Issue 4's goal, as a test (benchmarks do not run in CI): 1,000 Azure
+// operations through one connector, each getting its credential from the
+// factory as a task does, cost at most 2 token requests (azidentity keeps
+// separate caches for CAE and non-CAE requests).
+func TestThousandOperationsAtMostTwoTokenRequests(t *testing.T) {
+	const ops = 1000
+	s := startSim(t)
+	f := newFactory(t, s.Override(), nil)
+	c := secretConnector("c", secretApp, tenantID)
+	sec := secrets(connector.PathSecretRef, secretValue)
+	ctx := context.Background()
+	var first *Credential
+	for i := range ops {
+		cred, err := f.Credential(c, sec, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first == nil {
+			first = cred
+		} else if cred != first {
+			t.Fatalf("operation %d got a new credential", i)
+		}
+		if i == 0 {
+			// As the connection test does: the identity is read from a
+			// token asked for directly, the one ARM calls then reuse.
+			if _, err := cred.Identity(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := listSubscriptions(ctx, cred); err != nil {
+			t.Fatal(cred.Classify(err))
+		}
+	}
+	if n := s.RequestCount("arm.subscriptions.list"); n < ops {
+		t.Fatalf("the simulator served %d list requests, want at least %d", n, ops)
+	}
+	scope := first.Cloud().ARMScope()
+	if n := s.RequestCount("entra.token"); n > 2 || s.TokenRequests(tenantID, secretApp, scope) > 2 {
+		t.Fatalf("%d operations cost %d token requests (%d for the ARM scope), want at most 2", ops, n, s.TokenRequests(tenantID, secretApp, scope))
+	}
+}
+
 // fakeCred is a scripted TokenCredential with a controllable clock, to
 // test the cache's timing rules without waiting.
 type fakeCred struct {

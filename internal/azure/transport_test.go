@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	azcloud "github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+
 	"github.com/azimuthcd/azimuth/internal/cloud"
 )
 
@@ -79,6 +81,35 @@ func TestCloudConfiguration(t *testing.T) {
 	pub, _ := f.Cloud(cloud.Public)
 	if pub.ARMScope() != "https://management.core.windows.net//.default" {
 		t.Errorf("ARM scope %q", pub.ARMScope())
+	}
+	// The table agrees with the SDK's own clouds (azcore/cloud, whose ARM
+	// entries azcore/arm fills in) and with the ACR login suffixes of
+	// azure-protocols.md §3.
+	for n, want := range map[cloud.Name]struct {
+		sdk       azcloud.Configuration
+		acrSuffix string
+	}{
+		cloud.Public: {azcloud.AzurePublic, ".azurecr.io"},
+		cloud.USGov:  {azcloud.AzureGovernment, ".azurecr.us"},
+		cloud.China:  {azcloud.AzureChina, ".azurecr.cn"},
+	} {
+		c, _ := f.Cloud(n)
+		sdkARM, ok := want.sdk.Services[azcloud.ResourceManager]
+		if !ok || sdkARM.Endpoint == "" {
+			t.Fatalf("%s: the SDK's configuration has no ARM entry (azcore/arm not linked?)", n)
+		}
+		if c.Config.ActiveDirectoryAuthorityHost != want.sdk.ActiveDirectoryAuthorityHost {
+			t.Errorf("%s: authority %q, the SDK's %q", n, c.Config.ActiveDirectoryAuthorityHost, want.sdk.ActiveDirectoryAuthorityHost)
+		}
+		if got := c.Config.Services[azcloud.ResourceManager]; got != sdkARM {
+			t.Errorf("%s: ARM %+v, the SDK's %+v", n, got, sdkARM)
+		}
+		if c.Endpoints.ContainerRegistrySuffix != want.acrSuffix {
+			t.Errorf("%s: ACR suffix %q, want %q", n, c.Endpoints.ContainerRegistrySuffix, want.acrSuffix)
+		}
+		if c.ARMScope() != sdkARM.Audience+"/.default" {
+			t.Errorf("%s: ARM scope %q", n, c.ARMScope())
+		}
 	}
 	s := startSim(t)
 	sf := newFactory(t, s.Override(), nil)
