@@ -158,8 +158,8 @@ func newACRTagsCmd(s *streams) *cobra.Command {
 		Long: `List the tags of a repository: all of them, page by page, as they arrive.
 
 --order-by is timedesc (newest first, the default), timeasc, name, or version
-(highest first, as Harness sorts; it reads the whole repository before the
-first tag). --filter keeps the tags matching a regular expression (RE2),
+(highest first, as Harness sorts; each page of it reads the whole repository,
+so its pages are of 10,000 tags unless --page-size says otherwise). --filter keeps the tags matching a regular expression (RE2),
 --limit stops after that many. Output streams with bounded memory in every
 format; on a terminal, stderr shows how many tags have arrived.`,
 		Args: cobra.ExactArgs(1),
@@ -184,8 +184,6 @@ format; on a terminal, stderr shows how many tags have arrived.`,
 			}
 			if pageSize > 0 {
 				q.Set("pageSize", strconv.Itoa(pageSize))
-			} else if order == ops.OrderVersion {
-				q.Set("pageSize", "0") // the whole (sorted) list at once
 			}
 			if namesOnly {
 				q.Set("namesOnly", "true")
@@ -215,7 +213,7 @@ format; on a terminal, stderr shows how many tags have arrived.`,
 	cmd.Flags().StringVar(&order, "order-by", "timedesc", "timedesc, timeasc, name or version")
 	cmd.Flags().StringVar(&filter, "filter", "", "regular expression (RE2) a tag must match")
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many tags (0: all)")
-	cmd.Flags().IntVar(&pageSize, "page-size", 0, "tags per request (default 1000, at most 10000)")
+	cmd.Flags().IntVar(&pageSize, "page-size", 0, "tags per request (default 1000, 10000 in the version order; at most 10000)")
 	cmd.Flags().BoolVar(&namesOnly, "names-only", false, "names only, no digests and times (cheaper)")
 	cmd.Flags().BoolVar(&showProgress, "progress", true, "show progress on stderr when it is a terminal")
 	return cmd

@@ -205,11 +205,11 @@ func resolveRegistry(ctx context.Context, cred *azure.Credential, ref RegistryRe
 		}
 		return &registryTarget{LoginServer: ls}, nil
 	}
-	if !registryNameRE.MatchString(name) {
-		return nil, failure.InvalidField("registry", "%q is not a registry name (5-50 letters and digits) or login server", name)
-	}
 	if name == "" {
 		return nil, failure.InvalidField("registry", "give the registry's login server (loginServer) or its name (registry)")
+	}
+	if !registryNameRE.MatchString(name) {
+		return nil, failure.InvalidField("registry", "%q is not a registry name (5-50 letters and digits) or login server", name)
 	}
 	guess := strings.ToLower(name) + suffix
 	sub := strings.TrimSpace(ref.SubscriptionID)

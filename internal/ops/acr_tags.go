@@ -19,9 +19,12 @@ import (
 
 // Page sizes of acr.tags.
 const (
-	// DefaultTagPageSize is the tags one acr.tags task returns by default.
+	// DefaultTagPageSize is the tags one acr.tags task returns by default
+	// in the time and name orders.
 	DefaultTagPageSize = 1000
-	// MaxTagPageSize bounds one task's output (and its memory).
+	// MaxTagPageSize bounds one task's output (and its memory). It is
+	// also the version order's default page: each page of that order
+	// reads the whole repository, so fewer, larger pages cost less.
 	MaxTagPageSize = 10000
 	// acrPageMax is what one registry request asks for: ACR's largest page.
 	acrPageMax = 1000
@@ -48,9 +51,11 @@ type Repositories struct {
 
 // TagsParams are acr.tags' parameters. One task returns one page of at most
 // PageSize tags and a NextPageToken to continue from; a caller that wants
-// every tag follows the tokens. The registry is read page by page in the
-// requested order, so memory stays bounded by the page, except for the
-// version order, which must read every tag first.
+// every tag follows the tokens. Memory and output stay bounded by the page
+// in every order: the time and name orders read the registry page by page
+// from the token's cursor; the version order reads the whole repository
+// for each page but keeps only the page's tags (the highest ones below
+// the cursor).
 type TagsParams struct {
 	RegistryRef
 	Repository string `json:"repository"`
@@ -61,8 +66,8 @@ type TagsParams struct {
 	Filter string `json:"filter,omitempty"`
 	// Limit caps the tags returned over all pages; 0 means all.
 	Limit int `json:"limit,omitempty"`
-	// PageSize caps this page: default 1000, at most 10,000. With the
-	// version order, 0 returns every tag (up to Limit) in one page.
+	// PageSize caps this page: at most 10,000; 0 means the default,
+	// 1000 (10,000 in the version order, see MaxTagPageSize).
 	PageSize int `json:"pageSize,omitempty"`
 	// PageToken is the previous page's NextPageToken.
 	PageToken string `json:"pageToken,omitempty"`
@@ -93,14 +98,26 @@ type TagInfo struct {
 	LastUpdateTime time.Time `json:"lastUpdateTime,omitzero"`
 }
 
+// TagPageSize is the page size acr.tags uses for a requested size in an
+// order: size itself, or the order's default when size is 0.
+func TagPageSize(order string, size int) int {
+	switch {
+	case size != 0:
+		return size
+	case order == OrderVersion:
+		return MaxTagPageSize
+	}
+	return DefaultTagPageSize
+}
+
 // pageToken is the state a NextPageToken carries: the order it belongs to,
-// the last tag read (the registry's own cursor), how many tags earlier
-// pages returned (for Limit) and, for the version order, the offset.
+// the last tag returned (in the time and name orders the registry's own
+// cursor, in the version order the tag the next page starts below) and
+// how many tags earlier pages returned (for Limit).
 type pageToken struct {
 	Order    string `json:"o"`
 	Last     string `json:"l,omitempty"`
 	Returned int    `json:"n,omitempty"`
-	Offset   int    `json:"off,omitempty"`
 }
 
 func (t pageToken) encode() string {
@@ -111,7 +128,7 @@ func (t pageToken) encode() string {
 func decodePageToken(s string) (pageToken, error) {
 	var t pageToken
 	b, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil || json.Unmarshal(b, &t) != nil || t.Returned < 0 || t.Offset < 0 {
+	if err != nil || json.Unmarshal(b, &t) != nil || t.Returned < 0 {
 		return t, failure.InvalidField("pageToken", "is not a token this server gave out: pass the nextPageToken of the previous page unchanged")
 	}
 	return t, nil
@@ -191,6 +208,7 @@ func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 		return nil, err
 	}
 	out := &TagPage{LoginServer: t.LoginServer, Repository: p.Repository, OrderBy: order, Tags: []TagInfo{}}
+	p.PageSize = TagPageSize(order, p.PageSize)
 	if order == OrderVersion {
 		err = versionPage(ctx, r, p, re, tok, out)
 	} else {
@@ -212,9 +230,6 @@ func ListTags(ctx context.Context, env *Env, in Input) (any, error) {
 // the token's cursor until the page is full.
 func streamPage(ctx context.Context, r *acrRegistry, p TagsParams, order string, re *regexp.Regexp, tok pageToken, out *TagPage) error {
 	need := p.PageSize
-	if need == 0 {
-		need = DefaultTagPageSize
-	}
 	if p.Limit > 0 {
 		need = min(need, p.Limit-tok.Returned)
 	}
@@ -250,34 +265,83 @@ func streamPage(ctx context.Context, r *acrRegistry, p TagsParams, order string,
 	return nil
 }
 
-// versionPage reads every tag, sorts them highest version first, and
-// returns the page at the token's offset.
+// versionPage reads every tag and keeps the page's: the PageSize highest
+// versions below the token's cursor (all of them for the first page), in
+// a bounded min-heap, so memory is the page's whatever the repository's
+// size. compareAlphanum is a total order, so the cursor is exact: no tag
+// is repeated or skipped between pages.
 func versionPage(ctx context.Context, r *acrRegistry, p TagsParams, re *regexp.Regexp, tok pageToken, out *TagPage) error {
-	var all []TagInfo
+	need := p.PageSize
+	if p.Limit > 0 {
+		need = min(need, p.Limit-tok.Returned)
+	}
+	if need <= 0 {
+		return nil
+	}
+	top := make(tagHeap, 0, min(need, MaxTagPageSize))
+	below := 0 // tags below the cursor that pass the filter
 	_, err := r.tags(ctx, tagQuery{repo: p.Repository, n: acrPageMax, namesOnly: p.NamesOnly}, func(t TagInfo) bool {
 		out.Scanned++
-		if re == nil || re.MatchString(t.Name) {
-			all = append(all, t)
+		if re != nil && !re.MatchString(t.Name) {
+			return true
+		}
+		if tok.Last != "" && compareAlphanum(t.Name, tok.Last) >= 0 {
+			return true
+		}
+		below++
+		switch {
+		case len(top) < need:
+			top.push(t)
+		case compareAlphanum(t.Name, top[0].Name) > 0:
+			top[0] = t
+			top.down(0)
 		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(all, func(a, b TagInfo) int { return -compareAlphanum(a.Name, b.Name) })
-	if p.Limit > 0 && len(all) > p.Limit {
-		all = all[:p.Limit]
-	}
-	start := min(tok.Offset, len(all))
-	end := len(all)
-	if p.PageSize > 0 {
-		end = min(start+p.PageSize, len(all))
-	}
-	out.Tags = append(out.Tags, all[start:end]...)
-	if end < len(all) {
-		out.NextPageToken = pageToken{Order: OrderVersion, Offset: end, Returned: end}.encode()
+	slices.SortFunc(top, func(a, b TagInfo) int { return -compareAlphanum(a.Name, b.Name) })
+	out.Tags = append(out.Tags, top...)
+	returned := tok.Returned + len(out.Tags)
+	if below > len(out.Tags) && (p.Limit == 0 || returned < p.Limit) {
+		out.NextPageToken = pageToken{Order: OrderVersion, Last: out.Tags[len(out.Tags)-1].Name, Returned: returned}.encode()
 	}
 	return nil
+}
+
+// tagHeap is a min-heap of tags by version: its root is the lowest tag
+// kept, the one a higher tag replaces.
+type tagHeap []TagInfo
+
+func (h *tagHeap) push(t TagInfo) {
+	*h = append(*h, t)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if compareAlphanum(s[i].Name, s[parent].Name) >= 0 {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+func (h tagHeap) down(i int) {
+	for {
+		l, smallest := 2*i+1, i
+		if l < len(h) && compareAlphanum(h[l].Name, h[smallest].Name) < 0 {
+			smallest = l
+		}
+		if r := l + 1; r < len(h) && compareAlphanum(h[r].Name, h[smallest].Name) < 0 {
+			smallest = r
+		}
+		if smallest == i {
+			return
+		}
+		h[i], h[smallest] = h[smallest], h[i]
+		i = smallest
+	}
 }
 
 func tagInfo(tg *azcontainerregistry.TagAttributes) TagInfo {

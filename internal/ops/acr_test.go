@@ -228,6 +228,29 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 		}
 	})
 
+	t.Run("version order pages are bounded", func(t *testing.T) {
+		// No page size: the version order's default page, never the
+		// whole repository in one output.
+		var first ops.TagPage
+		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, OrderBy: "version"}, &first)
+		if len(first.Tags) != ops.MaxTagPageSize || first.NextPageToken == "" || first.Scanned != n {
+			t.Fatalf("first page: %d tags, scanned %d, token %q", len(first.Tags), first.Scanned, first.NextPageToken)
+		}
+		if first.Tags[0].Name != "build-99999" || first.Tags[ops.MaxTagPageSize-1].Name != "build-90000" || first.Tags[0].Digest == "" {
+			t.Fatalf("first page %s..%s", first.Tags[0].Name, first.Tags[len(first.Tags)-1].Name)
+		}
+		var second ops.TagPage
+		c.must(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, OrderBy: "version", PageToken: first.NextPageToken}, &second)
+		if len(second.Tags) != ops.MaxTagPageSize || second.Tags[0].Name != "build-89999" {
+			t.Fatalf("second page: %d tags from %s", len(second.Tags), second.Tags[0].Name)
+		}
+		// A limit across pages.
+		tags, pages := c.allTags(t, ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, OrderBy: "version", Filter: `^build-00[0-2]`, Limit: 250, PageSize: 100})
+		if len(tags) != 250 || pages != 3 || tags[0].Name != "build-00299" || tags[249].Name != "build-00050" {
+			t.Fatalf("%d tags in %d pages: %s..%s", len(tags), pages, tags[0].Name, tags[len(tags)-1].Name)
+		}
+	})
+
 	t.Run("bad parameters", func(t *testing.T) {
 		e := c.run(t, ops.KindACRTags, ops.TagsParams{RegistryRef: ref, OrderBy: "sideways", Filter: "(", PageSize: -1}, nil)
 		if e == nil || e.Kind != failure.Invalid.String() {
@@ -260,6 +283,16 @@ func TestACRTagsEveryTagInOrder(t *testing.T) {
 		}
 		if n := sim.RequestCount("acr.exchange"); n != before {
 			t.Errorf("%d exchanges for refused requests", n-before)
+		}
+	})
+
+	t.Run("no registry at all", func(t *testing.T) {
+		for _, r := range []ops.RegistryRef{{}, {Registry: "  "}, {SubscriptionID: acrDemoSub}} {
+			e := c.run(t, ops.KindACRTags, ops.TagsParams{RegistryRef: r, Repository: "team/api"}, nil)
+			if e == nil || e.Kind != failure.Invalid.String() || !strings.Contains(e.Message, "give the registry's login server (loginServer) or its name (registry)") ||
+				strings.Contains(e.Message, "is not a registry name") {
+				t.Errorf("%+v: %+v", r, e)
+			}
 		}
 	})
 
