@@ -19,7 +19,6 @@ import (
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/scope"
-	"github.com/azimuthcd/azimuth/internal/service"
 	"github.com/azimuthcd/azimuth/internal/store"
 	"github.com/azimuthcd/azimuth/internal/task"
 )
@@ -174,8 +173,13 @@ func Status(v *ops.ValidationResult, prev store.ConnectorStatus) store.Connector
 	return st
 }
 
+// StatusSetter records a connector's status (*service.Connectors).
+type StatusSetter interface {
+	SetStatus(ctx context.Context, p access.Principal, sc scope.Scope, id string, st store.ConnectorStatus) error
+}
+
 // Record stores a result as the connector's status, acting as p.
-func Record(ctx context.Context, svc *service.Connectors, p access.Principal, sc scope.Scope, id string, prev store.ConnectorStatus, v *ops.ValidationResult) error {
+func Record(ctx context.Context, svc StatusSetter, p access.Principal, sc scope.Scope, id string, prev store.ConnectorStatus, v *ops.ValidationResult) error {
 	if err := svc.SetStatus(ctx, p, sc, id, Status(v, prev)); err != nil {
 		return fmt.Errorf("record the connection test of connector %s: %w", id, err)
 	}

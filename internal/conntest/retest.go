@@ -35,6 +35,13 @@ type Store interface {
 	ConnectorsReferencing(ctx context.Context, sc scope.Scope, id string) ([]store.ConnectorID, error)
 }
 
+// ConnectorService is what the re-tester needs of the connector service
+// (*service.Connectors): read a connector, record its status.
+type ConnectorService interface {
+	Get(ctx context.Context, p access.Principal, sc scope.Scope, id string) (service.Connector, error)
+	StatusSetter
+}
+
 // Forgetter drops a connector's cached credential (azure.Factory).
 type Forgetter interface {
 	Forget(c *connector.Connector)
@@ -47,7 +54,7 @@ type Forgetter interface {
 // status, so a certificate that is about to expire shows as a warning on
 // the connector days before a pipeline fails on it.
 type Retester struct {
-	Connectors *service.Connectors
+	Connectors ConnectorService
 	Store      Store
 	Tasks      Runner
 	Azure      Forgetter
@@ -104,9 +111,11 @@ func (r *Retester) forget(sc scope.Scope, id string) {
 }
 
 // OnChange is service.Deps.OnChange: it never blocks. A changed or
-// deleted connector's credential is dropped at once; a changed secret is
-// resolved to the connectors using it by Run, which forgets their
-// credentials and re-tests them.
+// deleted connector's credential is dropped at once; a created, changed
+// or deleted secret is resolved to the connectors using it by Run, which
+// forgets their credentials and re-tests them (a created secret is one a
+// connector may have been failing on with SecretMissing since it was
+// deleted). A key rotation changes no secret's value and names none.
 func (r *Retester) OnChange(c service.Change) {
 	r.mu.Lock()
 	r.init()
@@ -114,7 +123,7 @@ func (r *Retester) OnChange(c service.Change) {
 	case "connector":
 		r.forget(c.Scope, c.Identifier)
 	case "secret":
-		if c.Op != "create" {
+		if c.Op != "rotate" && c.Identifier != "" {
 			r.secrets[store.ConnectorID{Scope: c.Scope, Identifier: c.Identifier}] = true
 		}
 	}
