@@ -154,7 +154,7 @@ func TestPermissionRoutes(t *testing.T) {
 	}
 	// The classic mistake, by name, with its fix.
 	_, vs := decode(e.must(check("account.puller", permReg, "acr.list-registries")))
-	if len(vs) != 1 || vs[0].Status != "DENIED" || vs[0].Fix == nil || vs[0].Fix.Role.RoleName != "Reader" || vs[0].Fix.Scope != permSubID ||
+	if len(vs) != 1 || vs[0].Status != "DENIED" || vs[0].Fix == nil || vs[0].Fix.Role.RoleName != "Reader" || vs[0].Fix.Scope != permReg ||
 		len(vs[0].Mistakes) == 0 || vs[0].Mistakes[0].Kind != "ACRPULL_INSTEAD_OF_READER" {
 		t.Fatalf("%+v", vs)
 	}

@@ -163,8 +163,11 @@ func TestCatalogueShape(t *testing.T) {
 	if Catalogue()[0].Actions[0] == "changed" {
 		t.Fatal("Catalogue returned the package's own slices")
 	}
-	// The seed's notes are carried: AcrPull is not enough for ACR.
-	if c, _ := Lookup("acr.list-registries"); c.Level != LevelSubscription || !slices.Contains(c.Roles, "Reader") {
+	// The seed's notes are carried: AcrPull is not enough for ACR. The
+	// registry is found in a list ARM filters, so a grant covering the
+	// registry is enough.
+	if c, _ := Lookup("acr.list-registries"); c.Level != LevelResource || c.ResourceType != acrRegistries || !slices.Contains(c.Roles, "Reader") ||
+		!slices.ContainsFunc(c.confusions, func(cf confusion) bool { return cf.kind == MistakeAcrPullInsteadOfReader }) {
 		t.Fatalf("acr.list-registries: %+v", c)
 	}
 }
@@ -209,8 +212,12 @@ func TestGrantScope(t *testing.T) {
 		cap, target, want string
 		note              bool
 	}{
-		{"acr.list-registries", regA, subAID, false},
-		{"acr.list-registries", rgA, subAID, false},
+		// Harness finds the registry in the subscription's list, which ARM
+		// filters: a grant on the registry, or above it, finds it.
+		{"acr.list-registries", regA, regA, false},
+		{"acr.list-registries", rgA, rgA, false},
+		{"acr.list-registries", subAID, subAID, false},
+		{"acr.list-registries", aksA, rgA, true},
 		{"acr.list-registries", mgA, mgA, false},
 		{"acr.pull", regA, regA, false},
 		{"acr.pull", rgA, rgA, false},

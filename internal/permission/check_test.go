@@ -216,8 +216,11 @@ func TestVerdictMatrix(t *testing.T) {
 		{"Reader", "subscription", "acr.pull", regA, want{status: StatusAllowed}}, // */read covers pull/read
 		{"Reader", "subscription", "aks.user-credentials", aksA, want{StatusDenied, MistakeReaderInsteadOfAKSUserRole, "Azure Kubernetes Service Cluster User Role"}},
 		{"Reader", "subscription", "webapp.swap", siteA, want{StatusDenied, "", "Website Contributor"}},
-		{"Reader", "resourceGroup", "acr.list-registries", rgA, want{StatusDenied, MistakeScopeTooNarrow, "Reader"}},
-		{"Reader", "resource", "acr.list-registries", regA, want{StatusDenied, MistakeScopeTooNarrow, "Reader"}},
+		{"Reader", "resourceGroup", "acr.list-registries", rgA, want{status: StatusAllowed}},
+		{"Reader", "resourceGroup", "acr.list-registries", regA, want{status: StatusAllowed}},
+		{"Reader", "resourceGroup", "acr.list-registries", subAID, want{StatusDenied, MistakeScopeTooNarrow, "Reader"}},
+		{"Reader", "resource", "acr.list-registries", regA, want{status: StatusAllowed}}, // the filtered list shows it
+		{"Reader", "resource", "acr.list-registries", rgA, want{StatusDenied, MistakeScopeTooNarrow, "Reader"}},
 		{"Reader", "resource", "acr.read-metadata", regA, want{status: StatusAllowed}},
 		{"Reader", "resource", "vm.read", rgA, want{StatusDenied, "", "Reader"}},
 		{"AcrPull", "resource", "acr.pull", regA, want{status: StatusAllowed}},
@@ -305,7 +308,9 @@ func TestMistakesAcrossScopesAndTenants(t *testing.T) {
 		{"tenant unknown counts", subAID, "acr.list-registries", []Assignment{reader(subAID, "")}, nil, StatusAllowed, "", ""},
 		{"other subscription", rgA, "vm.read", []Assignment{reader("/subscriptions/"+subB, tenantA)}, nil, StatusDenied, MistakeOtherSubscription, "in subscription " + subB},
 		{"other resource group", rgA, "vm.read", []Assignment{reader(rgB, tenantA)}, nil, StatusDenied, MistakeOtherScope, "does not cover"},
-		{"registry instead of subscription", regA, "acr.list-registries", []Assignment{reader(regA, tenantA)}, nil, StatusDenied, MistakeScopeTooNarrow, "No registry found"},
+		{"registry, the registry looked for", regA, "acr.list-registries", []Assignment{reader(regA, tenantA)}, nil, StatusAllowed, "", ""},
+		{"registry, every registry of the subscription looked for", subAID, "acr.list-registries", []Assignment{reader(regA, tenantA)}, nil, StatusDenied, MistakeScopeTooNarrow, "ARM filters that list"},
+		{"another registry", regA, "acr.list-registries", []Assignment{reader(rgA+"/providers/Microsoft.ContainerRegistry/registries/regb", tenantA)}, nil, StatusDenied, MistakeOtherScope, "does not cover"},
 		{"management group, hierarchy known", rgA, "vm.read", []Assignment{reader(mgA, tenantA)}, []string{"platform", tenantA}, StatusAllowed, "", ""},
 		{"management group, hierarchy unknown", rgA, "vm.read", []Assignment{reader(mgA, tenantA)}, nil, StatusDenied, MistakeOtherScope, "management groups above"},
 		{"tenant root", rgA, "vm.read", []Assignment{reader("/", tenantA)}, nil, StatusAllowed, "", ""},
@@ -352,8 +357,8 @@ func TestCheckSources(t *testing.T) {
 		t.Fatalf("%+v", v)
 	}
 	// Nothing known at the grant scope: unknown, and where to look.
-	rep, err = Check(Request{Scope: regA, Capabilities: []string{"acr.list-registries"},
-		Effective: []ScopedPermissions{{Scope: regA, Permissions: []Permission{{Actions: []string{"*"}}}}}})
+	rep, err = Check(Request{Scope: rgA, Capabilities: []string{"resourcegroups.read"},
+		Effective: []ScopedPermissions{{Scope: rgA, Permissions: []Permission{{Actions: []string{"*"}}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,9 +401,9 @@ func TestReportFixesGroupByScope(t *testing.T) {
 		got[f.Scope] = append(got[f.Scope], f.Role.Name)
 	}
 	want := map[string][]string{
-		subAID: {"Reader"},
-		aksA:   {"Azure Kubernetes Service Cluster User Role"},
-		nsA:    {"Azure Kubernetes Service RBAC Writer"},
+		rgA:  {"Reader"}, // acr.list-registries at a namespace: its resource group
+		aksA: {"Azure Kubernetes Service Cluster User Role"},
+		nsA:  {"Azure Kubernetes Service RBAC Writer"},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("fixes %v, want %v", got, want)
@@ -412,7 +417,7 @@ func TestReportFixesGroupByScope(t *testing.T) {
 	// The namespace is no registry: acr.read-metadata and acr.pull fall back
 	// to its resource group.
 	scopes, err := RequiredScopes([]string{"aks", "acr"}, nsA)
-	if err != nil || !slices.Equal(scopes, []string{subAID, rgA, aksA, nsA}) {
+	if err != nil || !slices.Equal(scopes, []string{rgA, aksA, nsA}) {
 		t.Fatalf("RequiredScopes = %v, %v", scopes, err)
 	}
 }
