@@ -162,11 +162,7 @@ func TestACREndpoints(t *testing.T) {
 		var body struct {
 			Status string `json:"status"`
 			Data   struct {
-				BuildDetailsList []struct {
-					Tag      string            `json:"tag"`
-					Metadata map[string]string `json:"metadata"`
-					Digest   string            `json:"digest"`
-				} `json:"buildDetailsList"`
+				BuildDetailsList []map[string]any `json:"buildDetailsList"`
 			} `json:"data"`
 			CorrelationID string `json:"correlationId"`
 		}
@@ -177,9 +173,54 @@ func TestACREndpoints(t *testing.T) {
 		if res.StatusCode != 200 || body.Status != "SUCCESS" || body.CorrelationID != res.Header.Get("X-Correlation-Id") || len(l) != 30_000 {
 			t.Fatalf("%d %s, %d tags", res.StatusCode, body.Status, len(l))
 		}
-		if l[0].Tag != "build-29999" || l[29_999].Tag != "build-00000" || l[0].Metadata["image"] != acrLogin+"/"+acrBig+":build-29999" ||
-			l[0].Metadata["registryHostname"] != acrLogin || l[0].Metadata["SHA"] != l[0].Digest || l[0].Digest == "" {
+		md := l[0]["metadata"].(map[string]any)
+		if l[0]["tag"] != "build-29999" || l[29_999]["tag"] != "build-00000" || md["image"] != acrLogin+"/"+acrBig+":build-29999" ||
+			md["registryHostname"] != acrLogin || md["SHA"] != l[0]["digest"] || l[0]["digest"] == "" || l[0]["createdTime"] == nil {
 			t.Fatalf("first %+v, last %+v", l[0], l[29_999])
+		}
+		// Harness's AcrBuildDetailsDTO names the repository `repository`.
+		if l[0]["repository"] != acrBig || l[0]["imagePath"] != nil {
+			t.Fatalf("first %+v", l[0])
+		}
+	})
+
+	t.Run("getBuildDetails resolves a registry name once", func(t *testing.T) {
+		before := sim.RequestCount("arm.registries.list")
+		req, _ := http.NewRequest("GET", e.srv.URL+"/ng/api/artifacts/acr/getBuildDetails"+aq("connectorRef", "reader", "subscriptionId", acrSub,
+			"registry", "democontoso", "repository", acrBig, "namesOnly", "true"), nil)
+		req.Header.Set("x-api-key", e.admin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body struct {
+			Data struct {
+				BuildDetailsList []struct {
+					Tag        string `json:"tag"`
+					Repository string `json:"repository"`
+				} `json:"buildDetailsList"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&body); err != nil || len(body.Data.BuildDetailsList) != 30_000 {
+			t.Fatalf("%v, %d tags", err, len(body.Data.BuildDetailsList))
+		}
+		// 30 pages of 1000, one registry lookup.
+		if n := sim.RequestCount("arm.registries.list") - before; n != 1 {
+			t.Fatalf("%d registry listings for one getBuildDetails", n)
+		}
+	})
+
+	t.Run("the version order is paged too", func(t *testing.T) {
+		r := e.must(e.req("GET", "/ng/api/azimuth/acr/tags"+aq("connectorRef", "reader", "loginServer", acrLogin, "repository", acrBig, "orderBy", "version", "namesOnly", "true"), e.admin, nil))
+		tags := r.data()["tags"].([]any)
+		if len(tags) != ops.MaxTagPageSize || tags[0].(map[string]any)["name"] != "build-29999" || r.data()["nextPageToken"] == nil {
+			t.Fatalf("%d tags, token %v", len(tags), r.data()["nextPageToken"])
+		}
+		// More than the largest page is lowered to it.
+		r = e.must(e.req("GET", "/ng/api/azimuth/acr/tags"+aq("connectorRef", "reader", "loginServer", acrLogin, "repository", acrBig, "pageSize", "50000", "namesOnly", "true"), e.admin, nil))
+		if tags := r.data()["tags"].([]any); len(tags) != ops.MaxTagPageSize {
+			t.Fatalf("%d tags", len(tags))
 		}
 	})
 
