@@ -66,6 +66,12 @@ type Retester struct {
 	Interval time.Duration
 	// Timeout bounds one connector's test (default: the task's own).
 	Timeout time.Duration
+	// Leader, when set, is asked before each periodic round whether this
+	// process runs it: server replicas sharing a database elect one, so
+	// each connector is re-tested once per interval, not once per
+	// replica. nil: always (one process). Re-tests on secret change run
+	// where the change was made, whatever Leader says.
+	Leader func(ctx context.Context) bool
 	Logger  *slog.Logger
 	Now     func() time.Time
 
@@ -162,7 +168,11 @@ func (r *Retester) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick:
-			r.all(ctx)
+			if r.Leader == nil || r.Leader(ctx) {
+				r.all(ctx)
+			} else {
+				r.log().Debug("periodic re-test left to the replica that leads them")
+			}
 		case <-wake:
 			r.changed(ctx)
 		}

@@ -165,3 +165,47 @@ func TestCreatedSecretRetestsItsConnectors(t *testing.T) {
 		t.Fatalf("forgotten %v", got)
 	}
 }
+
+// countingStore counts the periodic rounds' listings.
+type countingStore struct {
+	fakeStore
+	mu    sync.Mutex
+	lists int
+}
+
+func (c *countingStore) ListConnectors(context.Context, store.ListFilter) ([]store.Connector, int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lists++
+	return nil, 0, nil
+}
+
+func (c *countingStore) listed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lists
+}
+
+// Only the leader runs periodic rounds: a replica that does not lead asks
+// again each interval and lists nothing.
+func TestPeriodicRoundsOnlyWhereLeading(t *testing.T) {
+	var mu sync.Mutex
+	lead, asked := false, 0
+	leader := func(context.Context) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		return lead
+	}
+	st := &countingStore{}
+	r := &Retester{Store: st, Accounts: []string{"acme"}, Interval: 10 * time.Millisecond, Leader: leader}
+	runRetester(t, r)
+	eventually(t, "the leader asked a few times", func() bool { mu.Lock(); defer mu.Unlock(); return asked >= 3 })
+	if n := st.listed(); n != 0 {
+		t.Fatalf("a replica that does not lead ran %d rounds", n)
+	}
+	mu.Lock()
+	lead = true
+	mu.Unlock()
+	eventually(t, "a round once leading", func() bool { return st.listed() > 0 })
+}
