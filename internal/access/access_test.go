@@ -86,10 +86,31 @@ func TestKeys(t *testing.T) {
 	if wrong.Matches(tok.Hash()) && !strings.HasSuffix(s, "x") {
 		t.Fatal("a different key matched")
 	}
-	for _, bad := range []string{"", "azk", "pat.a.b.c", "azk.a..c", "azk.a.b.", "azk.a.b.c.d", "azk.a.b." + strings.Repeat("c", 600)} {
-		if _, _, ok := ParseToken(bad); ok {
-			t.Errorf("ParseToken(%q) accepted", bad)
+	for _, tc := range []struct {
+		name, key string
+	}{
+		{"empty", ""},
+		{"prefix only", "azk"},
+		{"another prefix", "pat.a.b.c"},
+		{"empty id", "azk.a..c"},
+		{"empty secret", "azk.a.b."},
+		{"five parts", "azk.a.b.c.d"},
+		{"too long", "azk.a.b." + strings.Repeat("c", 600)},
+		// The id is looked up in the database: only NewKey's alphabet.
+		{"id invalid UTF-8", "azk.a.\xff.c"},
+		{"id half a rune", "azk.a.\xc3.c"},
+		{"id NUL", "azk.a.b\x00.c"},
+		{"id upper case", "azk.a.ABC.c"},
+		{"id punctuation", "azk.a.a%00b.c"},
+		{"id space", "azk.a.a b.c"},
+		{"id too long", "azk.a." + strings.Repeat("a", MaxKeyIDLength+1) + ".c"},
+	} {
+		if id, _, ok := ParseToken(tc.key); ok {
+			t.Errorf("%s: ParseToken(%q) accepted, id %q", tc.name, tc.key, id)
 		}
+	}
+	if _, _, ok := ParseToken("azk.a." + strings.Repeat("a", MaxKeyIDLength) + ".c"); !ok {
+		t.Error("an id of the maximum length was refused")
 	}
 	if strings.Contains(tok.String()+tok.GoString(), s) {
 		t.Fatal("token prints itself")

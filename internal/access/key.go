@@ -36,14 +36,33 @@ func NewKey(account string) (id string, token Token, err error) {
 // Token is a whole API key. It redacts itself everywhere except Reveal.
 type Token struct{ s string }
 
+// MaxKeyIDLength bounds the id part of a presented key. NewKey makes ids of
+// 16 characters.
+const MaxKeyIDLength = 64
+
 // ParseToken splits a presented key. It returns the key id and the token; ok
-// is false when the text cannot be an Azimuth key.
+// is false when the text cannot be an Azimuth key. The id is looked up in
+// the database, so it must be what NewKey makes: lower-case letters and
+// digits (base32), never arbitrary bytes (PostgreSQL refuses NUL and
+// invalid UTF-8 in a text parameter).
 func ParseToken(s string) (id string, t Token, ok bool) {
 	parts := strings.Split(s, ".")
-	if len(parts) != 4 || parts[0] != KeyPrefix || parts[2] == "" || parts[3] == "" || len(s) > 512 {
+	if len(parts) != 4 || parts[0] != KeyPrefix || parts[2] == "" || parts[3] == "" || len(s) > 512 || !validKeyID(parts[2]) {
 		return "", Token{}, false
 	}
 	return parts[2], Token{s: s}, true
+}
+
+func validKeyID(id string) bool {
+	if len(id) > MaxKeyIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Reveal returns the key text: only to show it once to its creator.
