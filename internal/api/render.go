@@ -126,6 +126,8 @@ func classify(err error) *failure.Error {
 		return failure.New(failure.Conflict, "changed by someone else; read it again and retry").WithCode("OPTIMISTIC_LOCKING_EXCEPTION")
 	case errors.Is(err, store.ErrReferenced):
 		return failure.New(failure.Conflict, "still referenced").WithCode("ENTITY_REFERENCE_EXCEPTION")
+	case errors.Is(err, store.ErrInvalid):
+		return failure.New(failure.Invalid, "the request holds a value the database cannot store (a NUL character or text that is not UTF-8)")
 	}
 	k := failure.KindOf(err)
 	if k == failure.Internal {

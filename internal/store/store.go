@@ -22,6 +22,10 @@ var (
 	ErrDuplicate  = errors.New("already exists")
 	ErrConflict   = errors.New("changed since it was read (version conflict)")
 	ErrReferenced = errors.New("still referenced")
+	// ErrInvalid is a value the database refused as data (PostgreSQL's
+	// SQLSTATE class 22: a NUL byte or invalid UTF-8 in text, a number out
+	// of range). Services validate input first; this is the backstop.
+	ErrInvalid = errors.New("value refused by the database")
 )
 
 // HoldsError is the ErrReferenced of a scope deletion: it says what still

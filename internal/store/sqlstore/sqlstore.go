@@ -342,6 +342,11 @@ func (s *Store) translate(err error) error {
 		case "23503":
 			return fmt.Errorf("%w (%s)", store.ErrReferenced, pe.ConstraintName)
 		}
+		// Class 22, data exception: a value PostgreSQL refuses as data
+		// (22021: NUL or invalid UTF-8 in text). Never the server's fault.
+		if strings.HasPrefix(pe.Code, "22") {
+			return fmt.Errorf("%w (SQLSTATE %s)", store.ErrInvalid, pe.Code)
+		}
 		return err
 	}
 	return err
