@@ -11,6 +11,8 @@
 //     query parameters. Anything outside the key's scope is 404.
 //   - Bodies: JSON, or YAML with a yaml Content-Type; unknown fields are
 //     ignored as Harness does; at most MaxBody bytes (413 beyond).
+//   - Text: every query parameter, path value and body string must be
+//     valid UTF-8 without NUL characters (400 naming it otherwise).
 //   - Responses: {"status":"SUCCESS","data":...,"metaData":null,
 //     "correlationId":...}; YAML when Accept asks for it. Validation errors:
 //     400 {"status":"FAILURE","code":"INVALID_REQUEST","errors":[{fieldId,
@@ -152,6 +154,10 @@ func (a *API) wrap(rt Route) http.Handler {
 			return
 		}
 		setPrincipal(r.Context(), p)
+		if err := checkRequestText(r, rt.Path); err != nil {
+			fail(w, r, a.log, err)
+			return
+		}
 		if err := rt.handle(w, r, p); err != nil {
 			fail(w, r, a.log, err)
 		}

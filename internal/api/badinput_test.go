@@ -1,11 +1,18 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/azimuthcd/azimuth/internal/access"
+	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/scope"
+	"github.com/azimuthcd/azimuth/internal/secret"
+	"github.com/azimuthcd/azimuth/internal/service"
 )
 
 // conn renders a connector document with one field replaced (path of keys
@@ -135,6 +142,27 @@ func badCases() []badCase {
 		{"API key name", "POST", "/ng/api/azimuth/apikeys" + q("", ""), `{"name":"","role":"viewer"}`, "", nil, 400, "name", "cannot be empty"},
 		{"audit outcome", "GET", "/ng/api/azimuth/audit" + q("", "", "outcome=maybe"), "", "", nil, 400, "outcome", "success or denied"},
 		{"audit since", "GET", "/ng/api/azimuth/audit" + q("", "", "since=yesterday"), "", "", nil, 400, "since", "RFC 3339"},
+
+		// Text only: no NUL characters, no invalid UTF-8, anywhere (PostgreSQL
+		// refuses both in a text parameter).
+		{"org description with NUL", "POST", "/ng/api/organizations" + q("", ""), `{"organization":{"identifier":"o9","name":"o9","description":"a\u0000b"}}`, "", nil, 400, "organization.description", "NUL character"},
+		{"org description not UTF-8", "POST", "/ng/api/organizations" + q("", ""), "{\"organization\":{\"identifier\":\"o9\",\"name\":\"o9\",\"description\":\"a\xffb\"}}", "", nil, 400, "organization.description", "valid UTF-8"},
+		{"org description NUL in YAML", "POST", "/ng/api/organizations" + q("", ""), "organization:\n  identifier: o9\n  name: o9\n  description: \"a\\0b\"\n", "application/yaml", nil, 400, "organization.description", "NUL character"},
+		{"project module with NUL", "POST", "/ng/api/projects" + q("default", ""), `{"project":{"identifier":"p9","name":"p9","modules":["CD","C\u0000I"]}}`, "", nil, 400, "project.modules[1]", "NUL character"},
+		{"secret description not UTF-8", "POST", "/ng/api/v2/secrets" + q("", ""), "{\"secret\":{\"type\":\"SecretText\",\"name\":\"s9\",\"identifier\":\"s9\",\"description\":\"\xc3\",\"spec\":{\"valueType\":\"Inline\",\"value\":\"v\"}}}", "", nil, 400, "secret.description", "valid UTF-8"},
+		{"secret tag key with NUL", "POST", "/ng/api/v2/secrets" + q("", ""), secretBody("s9", "SecretText", inline, "tags", map[string]string{"k\x00": "v"}), "", nil, 400, "secret.tags", "has a key with a NUL character"},
+		{"secret value not UTF-8", "POST", "/ng/api/v2/secrets" + q("", ""), "{\"secret\":{\"type\":\"SecretText\",\"name\":\"s9\",\"identifier\":\"s9\",\"spec\":{\"valueType\":\"Inline\",\"value\":\"\xfe\xff\"}}}", "", nil, 400, "secret.spec.value", "valid UTF-8"},
+		{"connector description not UTF-8", "POST", C, strings.Replace(conn("c1", "default", "p1", "account.acct_text", "description", "DESC"), "DESC", "\xe2\x82", 1), "", nil, 400, "connector.description", "valid UTF-8"},
+		{"connector description with NUL", "POST", C, conn("c1", "default", "p1", "account.acct_text", "description", "a\x00b"), "", nil, 400, "connector.description", "NUL character"},
+		{"listV2 identifier with NUL", "POST", "/ng/api/connectors/listV2" + q("default", "p1"), `{"filterType":"Connector","connectorIdentifiers":["existing","a\u0000"]}`, "", nil, 400, "connectorIdentifiers[1]", "NUL character"},
+		{"searchTerm with NUL", "GET", "/ng/api/connectors" + q("default", "p1", "searchTerm=a%00"), "", "", nil, 400, "searchTerm", "NUL character"},
+		{"secret identifiers not UTF-8", "GET", "/ng/api/v2/secrets" + q("", "", "identifiers=acct_text,%ff"), "", "", nil, 400, "identifiers", "valid UTF-8"},
+		{"audit actorKeyId not UTF-8", "GET", "/ng/api/azimuth/audit" + q("", "", "actorKeyId=%c3"), "", "", nil, 400, "actorKeyId", "valid UTF-8"},
+		{"audit action with NUL", "GET", "/ng/api/azimuth/audit" + q("", "", "action=secret.create%00"), "", "", nil, 400, "action", "NUL character"},
+		{"orgIdentifier with NUL", "GET", "/ng/api/v2/secrets" + q("default%00", ""), "", "", nil, 400, "orgIdentifier", "NUL character"},
+		{"path identifier with NUL", "GET", "/ng/api/v2/secrets/acct%00text" + q("", ""), "", "", nil, 400, "identifier", "NUL character"},
+		{"path identifier not UTF-8", "DELETE", "/ng/api/connectors/%ffexisting" + q("default", "p1"), "", "", nil, 400, "identifier", "valid UTF-8"},
+		{"API key id not UTF-8", "DELETE", "/ng/api/azimuth/apikeys/%fe" + q("", ""), "", "", nil, 400, "id", "valid UTF-8"},
 	}
 }
 
@@ -209,52 +237,148 @@ func mentions(r resp, field, rule string) error {
 }
 
 // TestNoServerErrors throws garbage at every route: nothing a client sends
-// is a 500.
+// is a 500, on either database. PostgreSQL refuses NUL bytes and invalid
+// UTF-8 in text parameters (SQLSTATE 22021), so those go everywhere a
+// client's string can go: bodies, query parameters, path values and the
+// API key header.
 func TestNoServerErrors(t *testing.T) {
-	e := newEnv(t, "sqlite")
-	seedBad(e)
-	bodies := []string{"", "{", "[]", "null", `"x"`, "0", `{"connector":null}`, `{"connector":[]}`, `{"secret":{"spec":[]}}`,
-		`{"organization":{"tags":"x"}}`, `{"project":{"modules":"x"}}`, "\x00\xff\xfe", strings.Repeat("[", 10000),
-		"a: &a [*a, *a]\n", "connector:\n  spec:\n    credential:\n      type: ManualConfig\n      spec: 5\n",
-		`{"connector":{"identifier":"x","name":"x","type":"Azure","spec":{"credential":{"type":"ManualConfig","spec":{"auth":{"type":"Secret","spec":{"secretRef":5}}}}}}}`,
-		`{"filterType":"Connector","types":[1]}`, `{"name":5,"role":[]}`}
-	paths := map[string]string{"{identifier}": "existing", "{id}": "nope"}
-	queries := []string{q("default", "p1"), q("", ""), "?accountIdentifier=%00", "?accountIdentifier=" + strings.Repeat("a", 300), "?accountIdentifier=acc&orgIdentifier=a/b&projectIdentifier=.."}
-	cts := []string{"application/json", "application/yaml", "text/plain", "multipart/form-data", "multipart/form-data; boundary=x"}
-	api := newRouteList(e)
-	n := 0
-	for _, rt := range api {
-		path := rt.Path
-		for k, v := range paths {
-			path = strings.ReplaceAll(path, k, v)
+	eachDialect(t, func(t *testing.T, e *env) {
+		seedBad(e)
+		bodies := []string{"", "{", "[]", "null", `"x"`, "0", `{"connector":null}`, `{"connector":[]}`, `{"secret":{"spec":[]}}`,
+			`{"organization":{"tags":"x"}}`, `{"project":{"modules":"x"}}`, "\x00\xff\xfe", strings.Repeat("[", 10000),
+			"a: &a [*a, *a]\n", "connector:\n  spec:\n    credential:\n      type: ManualConfig\n      spec: 5\n",
+			`{"connector":{"identifier":"x","name":"x","type":"Azure","spec":{"credential":{"type":"ManualConfig","spec":{"auth":{"type":"Secret","spec":{"secretRef":5}}}}}}}`,
+			`{"filterType":"Connector","types":[1]}`, `{"name":5,"role":[]}`,
+			// NUL and invalid UTF-8 inside otherwise valid documents.
+			`{"organization":{"identifier":"o9","name":"o9","description":"a\u0000b"}}`,
+			`{"project":{"identifier":"p9","name":"p9","orgIdentifier":"default","description":"a\u0000b","modules":["CD\u0000"]}}`,
+			`{"secret":{"type":"SecretText","name":"s9","identifier":"s9","description":"a\u0000b","spec":{"valueType":"Inline","value":"v"}}}`,
+			`{"secret":{"type":"SecretText","name":"s9","identifier":"s\u0000","tags":{"k\u0000":"v"},"spec":{"valueType":"Inline","value":"v"}}}`,
+			"{\"organization\":{\"identifier\":\"o9\",\"name\":\"o9\",\"description\":\"\xff\xfe\"}}",
+			"{\"secret\":{\"type\":\"SecretText\",\"name\":\"s9\",\"identifier\":\"s9\",\"description\":\"\xc3\",\"spec\":{\"value\":\"v\"}}}",
+			`{"connector":{"identifier":"c9","name":"c9","description":"a\u0000b","type":"Azure"}}`,
+			`{"filterType":"Connector","connectorIdentifiers":["a\u0000"],"types":["Azure\u0000"]}`,
+			`{"identifiers":["a\u0000"],"searchTerm":"\u0000","types":["SecretText"]}`,
+			`{"name":"k\u0000","role":"viewer"}`,
+			"organization:\n  identifier: o9\n  name: o9\n  description: \"a\\0b\"\n",
 		}
-		// Each body once (queries and content types rotating), and each
-		// query once with no body.
-		for i, b := range bodies {
-			qs, ct := queries[i%len(queries)], cts[i%len(cts)]
-			r := e.req(rt.Method, path+qs, e.admin, b, "Content-Type", ct, "Accept", []string{"application/json", "application/yaml"}[i%2])
-			n++
-			if r.Status >= 500 {
-				t.Errorf("%s %s%s with %q (%s): %s", rt.Method, path, qs, b, ct, r)
+		// Path values: a known one, a NUL and invalid UTF-8 (escaped, as a
+		// client must send them).
+		pathSets := []map[string]string{
+			{"{identifier}": "existing", "{id}": "nope"},
+			{"{identifier}": "%00", "{id}": "%ff"},
+			{"{identifier}": "%ff%fe", "{id}": "a%00b"},
+		}
+		queries := []string{q("default", "p1"), q("", ""), "?accountIdentifier=%00", "?accountIdentifier=" + strings.Repeat("a", 300),
+			"?accountIdentifier=acc&orgIdentifier=a/b&projectIdentifier=..",
+			"?accountIdentifier=%ff", q("%00", ""), q("default", "%ff"),
+			q("default", "p1", "searchTerm=%00", "identifiers=a%00b", "type=Azure%00", "types=SecretText%00", "identifier=%00"),
+			q("", "", "searchTerm=%ff%fe", "identifiers=%c3", "resourceType=%00", "action=%ff", "actorKeyId=%00",
+				"identifier=%ff", "outcome=%00", "status=%00", "connectorRef=%00", "subscriptionId=%ff"),
+		}
+		cts := []string{"application/json", "application/yaml", "text/plain", "multipart/form-data", "multipart/form-data; boundary=x"}
+		api := newRouteList(e)
+		n := 0
+		for _, rt := range api {
+			for ps, paths := range pathSets {
+				path := rt.Path
+				for k, v := range paths {
+					path = strings.ReplaceAll(path, k, v)
+				}
+				if ps > 0 && path == rt.Path {
+					continue // no path values to vary
+				}
+				// Each body once (queries and content types rotating), and
+				// each query once with no body.
+				for i, b := range bodies {
+					qs, ct := queries[i%len(queries)], cts[i%len(cts)]
+					r := e.req(rt.Method, path+qs, e.admin, b, "Content-Type", ct, "Accept", []string{"application/json", "application/yaml"}[i%2])
+					n++
+					if r.Status >= 500 {
+						t.Errorf("%s %s%s with %q (%s): %s", rt.Method, path, qs, b, ct, r)
+					}
+				}
+				for _, qs := range queries {
+					r := e.req(rt.Method, path+qs, e.admin, nil)
+					n++
+					if r.Status >= 500 {
+						t.Errorf("%s %s%s without a body: %s", rt.Method, path, qs, r)
+					}
+				}
 			}
 		}
-		for _, qs := range queries {
-			r := e.req(rt.Method, path+qs, e.admin, nil)
+		// API keys whose id part is NUL-free but not text, or not an id.
+		for _, k := range []string{"azk.acc.\xff.x", "azk.acc.\xc3\x28.x", "azk.\xff.abc.def", "azk.acc.a%00b.x", "azk.acc." + strings.Repeat("a", 400) + ".x"} {
+			r := e.req("GET", "/ng/api/connectors"+q("default", "p1"), k, nil)
 			n++
-			if r.Status >= 500 {
-				t.Errorf("%s %s%s without a body: %s", rt.Method, path, qs, r)
+			if r.Status != http.StatusUnauthorized {
+				t.Errorf("x-api-key %q: %s", k, r)
 			}
 		}
-	}
-	// Bodies over the cap are 413, not 500.
-	big := `{"secret":{"type":"SecretText","name":"big","identifier":"big","spec":{"valueType":"Inline","value":"` + strings.Repeat("x", 2<<20) + `"}}}`
-	if r := e.req("POST", "/ng/api/v2/secrets"+q("", ""), e.admin, big); r.Status != http.StatusRequestEntityTooLarge {
-		t.Errorf("2 MiB body: %s", r.String()[:80])
-	}
-	bigFile := make([]byte, 1<<20+1)
-	spec := `{"secret":{"type":"SecretFile","name":"bf","identifier":"bf","spec":{}}}`
-	if r := e.multipartReq("POST", "/ng/api/v2/secrets/files"+q("", ""), e.admin, spec, bigFile); r.Status != http.StatusRequestEntityTooLarge {
-		t.Errorf("1 MiB + 1 file: %s", r)
-	}
-	t.Logf("%d garbage requests, no 5xx", n)
+		// Bodies over the cap are 413, not 500.
+		big := `{"secret":{"type":"SecretText","name":"big","identifier":"big","spec":{"valueType":"Inline","value":"` + strings.Repeat("x", 2<<20) + `"}}}`
+		if r := e.req("POST", "/ng/api/v2/secrets"+q("", ""), e.admin, big); r.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("2 MiB body: %s", r.String()[:80])
+		}
+		bigFile := make([]byte, 1<<20+1)
+		spec := `{"secret":{"type":"SecretFile","name":"bf","identifier":"bf","spec":{}}}`
+		if r := e.multipartReq("POST", "/ng/api/v2/secrets/files"+q("", ""), e.admin, spec, bigFile); r.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("1 MiB + 1 file: %s", r)
+		}
+		t.Logf("%d garbage requests, no 5xx", n)
+	})
+}
+
+// TestServiceRefusesNonText: the services check their own text fields too
+// (for callers other than this API), naming the field, and store nothing.
+func TestServiceRefusesNonText(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		seedBad(e)
+		p := access.System("test")
+		v := secret.NewValue([]byte("v"))
+		for _, bad := range []string{"a\x00b", "a\xffb"} {
+			for _, tc := range []struct {
+				name, field string
+				run         func() error
+			}{
+				{"org description", "description", func() error {
+					_, err := e.svc.Scopes.CreateOrg(ctx, p, acct, service.OrgInput{Identifier: "o9", Name: "o9", Description: bad})
+					return err
+				}},
+				{"org update description", "description", func() error {
+					_, err := e.svc.Scopes.UpdateOrg(ctx, p, acct, "default", service.OrgInput{Identifier: "default", Name: "default", Description: bad}, nil)
+					return err
+				}},
+				{"project description", "description", func() error {
+					_, err := e.svc.Scopes.CreateProject(ctx, p, acct, "default", service.ProjectInput{Identifier: "p9", Name: "p9", Description: bad})
+					return err
+				}},
+				{"project module", "modules[0]", func() error {
+					_, err := e.svc.Scopes.CreateProject(ctx, p, acct, "default", service.ProjectInput{Identifier: "p9", Name: "p9", Modules: []string{bad}})
+					return err
+				}},
+				{"secret description", "secret.description", func() error {
+					_, err := e.svc.Secrets.Create(ctx, p, scope.Scope{Account: acct}, service.SecretText, service.SecretInput{
+						Type: service.SecretText, Identifier: "s9", Name: "s9", Description: bad, Value: &v})
+					return err
+				}},
+				{"secret update description", "secret.description", func() error {
+					_, err := e.svc.Secrets.Update(ctx, p, scope.Scope{Account: acct}, "acct_text", service.SecretText, service.SecretInput{
+						Type: service.SecretText, Identifier: "acct_text", Name: "acct_text", Description: bad}, nil)
+					return err
+				}},
+			} {
+				before := e.dump()
+				err := tc.run()
+				fe, ok := failure.As(err)
+				if !ok || fe.Kind != failure.Invalid || len(fe.Fields) == 0 || fe.Fields[0].Field != tc.field {
+					t.Errorf("%s %q: %v, want an invalid %s", tc.name, bad, err, tc.field)
+				}
+				if e.dump() != before {
+					t.Errorf("%s %q: the database changed", tc.name, bad)
+				}
+			}
+		}
+	})
 }

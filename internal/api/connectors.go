@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 
@@ -17,6 +18,13 @@ func (a *API) writeConnector(w http.ResponseWriter, r *http.Request, p access.Pr
 	body, err := readBody(r)
 	if err != nil {
 		return err
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
+		// A JSON document: name the field holding a NUL or non-UTF-8
+		// string (the connector decoder would only say "body").
+		if err := checkBodyText(body); err != nil {
+			return err
+		}
 	}
 	q := r.URL.Query()
 	wr := service.Write{Account: acc, QueryOrg: strings.TrimSpace(q.Get("orgIdentifier")), QueryProject: strings.TrimSpace(q.Get("projectIdentifier")),

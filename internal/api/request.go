@@ -173,6 +173,9 @@ func decodeBytes(b []byte, mt string, v any) error {
 		}
 		b = j
 	}
+	if err := checkBodyText(b); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError

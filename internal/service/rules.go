@@ -28,9 +28,26 @@ func checkName(fs *failure.Fields, field, name string) {
 }
 
 func checkDescription(fs *failure.Fields, field, d string) {
-	if utf8.RuneCountInString(d) > 1024 {
+	switch {
+	case !checkText(fs, field, d):
+	case utf8.RuneCountInString(d) > 1024:
 		fs.Add(field, "cannot be more than 1024 characters long.")
 	}
+}
+
+// checkText requires s to be text: valid UTF-8 without NUL characters,
+// which PostgreSQL refuses in a text column (and nothing needs). It reports
+// whether s passed.
+func checkText(fs *failure.Fields, field, s string) bool {
+	switch {
+	case !utf8.ValidString(s):
+		fs.Add(field, "must be valid UTF-8 text.")
+	case strings.IndexByte(s, 0) >= 0:
+		fs.Add(field, "cannot contain a NUL character.")
+	default:
+		return true
+	}
+	return false
 }
 
 func checkTags(fs *failure.Fields, field string, tags map[string]string) {

@@ -292,6 +292,9 @@ func (in *ProjectInput) validate() error {
 	if !colorRE(in.Color) {
 		fs.Add("color", "must be a colour like #0063f7, got %q.", in.Color)
 	}
+	for i, m := range in.Modules {
+		checkText(&fs, fmt.Sprintf("modules[%d]", i), m)
+	}
 	return fs.Err()
 }
 
