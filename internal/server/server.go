@@ -148,6 +148,9 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 	s.Engine = engine.New(engine.Deps{Secrets: s.Services.Secrets, Env: ops.NewEnv(log, s.Azure, ""), Logger: log})
 	s.api = api.New(api.Deps{Services: s.Services, Health: s.Store, Logger: log, Version: Version, Tasks: s.Engine})
 	s.AddJob(Job{Name: "keyring-reload", Run: s.reloadKeyring})
+	s.AddJob(Job{Name: "auth-failure-audit", Run: func(ctx context.Context) error {
+		return s.Services.APIKeys.RunAuthFailureFlush(ctx, service.AuthFailureInterval)
+	}})
 	s.Hub = delegate.NewHub(delegate.HubOptions{Store: s.Store, Signals: s.Store, Secrets: s.Services.Secrets, Sealer: s.Keyring, Logger: log, Version: Version,
 		Lease: cfg.DelegateLease, Heartbeat: cfg.DelegateHeartbeat})
 	s.Engine.SetDispatcher(s.Hub)

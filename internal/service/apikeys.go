@@ -6,14 +6,16 @@ import (
 	"strings"
 
 	"github.com/azimuthcd/azimuth/internal/access"
-	"github.com/azimuthcd/azimuth/internal/audit"
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/store"
 )
 
 // APIKeys manages API keys and authenticates requests.
-type APIKeys struct{ *base }
+type APIKeys struct {
+	*base
+	fails *authFailures // failed authentications not yet in the audit trail
+}
 
 var (
 	opKeyCreate = op{"apikey.create", "apikey"}
@@ -35,16 +37,18 @@ func unauthenticated() error {
 // dummyHash keeps the work of a lookup miss equal to a hit.
 var dummyHash = make([]byte, 32)
 
-// Authenticate turns the x-api-key header into a principal. Failures are
-// recorded in the audit trail (without the key) under the account the
-// request names (accountHint), and all look the same to the caller.
+// Authenticate turns the x-api-key header into a principal. All failures
+// look the same to the caller. They are logged and counted, and reach the
+// audit trail as one event per account per interval (FlushAuthFailures),
+// under the key's account when the key id exists, else the account the
+// request names (accountHint): never a row per request, which anyone could
+// send.
 func (s *APIKeys) Authenticate(ctx context.Context, header, source, accountHint string) (access.Principal, error) {
 	id, tok, ok := access.ParseToken(strings.TrimSpace(header))
-	anon := access.Principal{KeyID: "", Name: audit.AnonymousActor, Source: source}
-	hint := scope.Scope{}
+	hint := ""
 	if fs := (failure.Fields{}); accountHint != "" {
 		if checkIdentifier(&fs, "account", accountHint, false); len(fs) == 0 {
-			hint.Account = accountHint
+			hint = accountHint
 		}
 	}
 	if !ok {
@@ -52,7 +56,7 @@ func (s *APIKeys) Authenticate(ctx context.Context, header, source, accountHint 
 		if header == "" {
 			why = "no API key"
 		}
-		s.denied(ctx, anon, opAuth, hint, "", why)
+		s.authFailed(ctx, hint, why, source, "")
 		return access.Principal{}, unauthenticated()
 	}
 	k, err := s.st.GetAPIKey(ctx, id)
@@ -66,13 +70,13 @@ func (s *APIKeys) Authenticate(ctx context.Context, header, source, accountHint 
 	match := tok.Matches(hash)
 	switch {
 	case err != nil:
-		s.denied(ctx, anon, opAuth, hint, id, "unknown API key id")
+		s.authFailed(ctx, hint, "unknown API key id", source, "")
 		return access.Principal{}, unauthenticated()
 	case !match:
-		s.denied(ctx, anon, opAuth, k.Scope, id, "wrong API key secret")
+		s.authFailed(ctx, k.Scope.Account, "wrong API key secret", source, id)
 		return access.Principal{}, unauthenticated()
 	case k.Revoked():
-		s.denied(ctx, anon, opAuth, k.Scope, id, "revoked API key")
+		s.authFailed(ctx, k.Scope.Account, "revoked API key", source, id)
 		return access.Principal{}, unauthenticated()
 	}
 	role, err := access.ParseRole(k.Role)

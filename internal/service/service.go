@@ -77,7 +77,7 @@ func New(d Deps) *Services {
 		Scopes:     &Scopes{b},
 		Secrets:    &Secrets{b},
 		Connectors: &Connectors{b},
-		APIKeys:    &APIKeys{b},
+		APIKeys:    &APIKeys{base: b, fails: &authFailures{}},
 		Audit:      &Audit{b},
 		Keys:       &Keys{b},
 	}
