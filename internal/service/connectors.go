@@ -102,7 +102,10 @@ func (b *base) visibleAccount(ctx context.Context, p access.Principal, account s
 }
 
 // secretRefs checks that every referenced secret exists and is of the kind
-// the field needs, and returns the references to record.
+// the field needs, and returns the references to record. Called inside the
+// write's transaction, it holds each secret against deletion until commit
+// (GetSecretForShare), so a concurrent Secrets.Delete either sees the new
+// reference or has deleted the secret before it is read.
 func (s *Connectors) secretRefs(ctx context.Context, sc scope.Scope, doc *connector.Connector) ([]store.SecretRef, error) {
 	var fs failure.Fields
 	var refs []store.SecretRef
@@ -112,7 +115,7 @@ func (s *Connectors) secretRefs(ctx context.Context, sc scope.Scope, doc *connec
 			fs = append(fs, u.Problem("%s", failureMessage(err)))
 			continue
 		}
-		x, err := s.st.GetSecret(ctx, target, u.Ref.Identifier)
+		x, err := s.st.GetSecretForShare(ctx, target, u.Ref.Identifier)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			fs = append(fs, u.NotFound(target))

@@ -315,18 +315,27 @@ func (s *Secrets) Delete(ctx context.Context, p access.Principal, sc scope.Scope
 		detail = "forceDelete"
 	}
 	err := s.audited(ctx, p, opSecretDelete, sc, id, detail, func(ctx context.Context) error {
-		if !force {
-			refs, err := s.st.ConnectorsReferencing(ctx, sc, id)
-			if err != nil {
-				return err
-			}
-			if len(refs) > 0 {
-				return failure.New(failure.Conflict, "Could not delete the secret %s as it is referenced by other entities", id).
-					WithCode("ENTITY_REFERENCE_EXCEPTION").
-					WithHint("referenced by %s; delete or update them first, or pass forceDelete=true", describeRefs(refs))
-			}
+		// Delete first, then look for references: the deleted row stays
+		// locked until commit, so a connector write that holds the secret
+		// (GetSecretForShare) has either committed its reference, which the
+		// look then sees, or waits and finds the secret gone. Checking
+		// first let both commit under READ COMMITTED.
+		if err := s.st.DeleteSecret(ctx, sc, id); err != nil {
+			return err
 		}
-		return s.st.DeleteSecret(ctx, sc, id)
+		if force {
+			return nil
+		}
+		refs, err := s.st.ConnectorsReferencing(ctx, sc, id)
+		if err != nil {
+			return err
+		}
+		if len(refs) > 0 {
+			return failure.New(failure.Conflict, "Could not delete the secret %s as it is referenced by other entities", id).
+				WithCode("ENTITY_REFERENCE_EXCEPTION").
+				WithHint("referenced by %s; delete or update them first, or pass forceDelete=true", describeRefs(refs))
+		}
+		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return failure.New(failure.NotFound, "Secret with identifier [%s] does not exist in the specified scope", id).WithCode("ENTITY_NOT_FOUND")

@@ -265,10 +265,19 @@ type Projects interface {
 type Secrets interface {
 	CreateSecret(ctx context.Context, s *Secret) error
 	GetSecret(ctx context.Context, sc scope.Scope, id string) (Secret, error)
+	// GetSecretForShare is GetSecret for a secret about to be referred to:
+	// within a transaction on PostgreSQL it also locks the secret against
+	// deletion until the transaction ends (FOR SHARE), so a delete that
+	// checks references waits for the reference and sees it.
+	GetSecretForShare(ctx context.Context, sc scope.Scope, id string) (Secret, error)
 	ListSecrets(ctx context.Context, f ListFilter) ([]Secret, int, error)
 	// UpdateSecret replaces everything but the identity when s.Version is the
 	// stored version, and bumps it.
 	UpdateSecret(ctx context.Context, s *Secret) error
+	// DeleteSecret deletes a secret. Within a transaction the row stays
+	// locked until it ends: a caller that deletes first and then checks
+	// references (ConnectorsReferencing) sees every reference committed by a
+	// writer that held the secret FOR SHARE.
 	DeleteSecret(ctx context.Context, sc scope.Scope, id string) error
 	// SecretsNotUnderKey returns up to limit secrets whose ciphertext was made
 	// with a key other than keyID, for re-encryption.

@@ -40,8 +40,22 @@ func (s *Store) CreateSecret(ctx context.Context, x *store.Secret) error {
 
 // GetSecret implements store.Secrets.
 func (s *Store) GetSecret(ctx context.Context, sc scope.Scope, id string) (store.Secret, error) {
+	return s.getSecret(ctx, sc, id, "")
+}
+
+// GetSecretForShare implements store.Secrets. SQLite's single writer
+// already serialises a reference with a delete.
+func (s *Store) GetSecretForShare(ctx context.Context, sc scope.Scope, id string) (store.Secret, error) {
+	lock := ""
+	if s.dialect == Postgres && inTx(ctx) {
+		lock = " FOR SHARE"
+	}
+	return s.getSecret(ctx, sc, id, lock)
+}
+
+func (s *Store) getSecret(ctx context.Context, sc scope.Scope, id, lock string) (store.Secret, error) {
 	x, err := scanSecret(s.rq(ctx).QueryRowContext(ctx,
-		`SELECT `+secretCols+` FROM secrets WHERE account = $1 AND org = $2 AND project = $3 AND identifier = $4`,
+		`SELECT `+secretCols+` FROM secrets WHERE account = $1 AND org = $2 AND project = $3 AND identifier = $4`+lock,
 		sc.Account, sc.Org, sc.Project, id))
 	if err != nil {
 		return x, fmt.Errorf("get secret %q: %w", id, s.translate(err))
