@@ -76,7 +76,14 @@ func (s *Sim) armServe(n cloud.Name, spec *armRouteSpec, w http.ResponseWriter, 
 		return
 	}
 	if !apiVersionRE.MatchString(v) {
-		c.fail(http.StatusBadRequest, "InvalidApiVersionParameter", fmt.Sprintf("The api-version '%s' is invalid. The supported versions are '2025-04-01,2024-11-01,2023-07-01,2022-12-01,2022-04-01,2021-04-01'.", v))
+		supported := allARMVersions()
+		if api, ok := armAPIs[routeArea(spec.name)]; ok && api.versions != nil {
+			supported = api.versions
+		}
+		c.fail(http.StatusBadRequest, "InvalidApiVersionParameter", fmt.Sprintf("The api-version '%s' is invalid. The supported versions are '%s'.", v, strings.Join(supported, ",")))
+		return
+	}
+	if !c.checkAPIVersion(v) {
 		return
 	}
 	spec.h(c)
