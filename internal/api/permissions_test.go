@@ -266,3 +266,30 @@ func permCapabilityOps(t *testing.T, e *env, id string) []permCapOp {
 	t.Fatalf("no capability %s", id)
 	return nil
 }
+
+// TestDeepConnectionTestBadBody: a testConnection body naming an unknown
+// capability, even after a good one or "arm" (whose capability depends on
+// the scope), is the caller's mistake: 400 naming it, and nothing is
+// recorded on the connector.
+func TestDeepConnectionTestBadBody(t *testing.T) {
+	e, _ := newPermEnv(t)
+	for name, body := range map[string]string{
+		"arm then unknown":   `{"scope": "` + permSubID + `", "capabilities": ["arm", "nope"]}`,
+		"unknown, no scope":  `{"capabilities": ["arm", "nope"]}`,
+		"known then unknown": `{"capabilities": ["acr", "nope"]}`,
+	} {
+		r := e.req("POST", "/ng/api/connectors/testConnection/reader"+q("", ""), e.admin, body)
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Raw), `\"nope\"`) || !strings.Contains(string(r.Raw), "capabilities") {
+			t.Errorf("%s: %s", name, r)
+		}
+	}
+	if r := e.req("POST", "/ng/api/connectors/testConnection/reader"+q("", ""), e.admin, `{"scope": "rg-app", "capabilities": ["acr"]}`); r.Status != http.StatusBadRequest || !strings.Contains(string(r.Raw), "scope") {
+		t.Errorf("bad scope: %s", r)
+	}
+	// A good body runs the test; "arm" without a scope takes the only
+	// subscription's.
+	r := e.must(e.req("POST", "/ng/api/connectors/testConnection/reader"+q("", ""), e.admin, `{"capabilities": ["arm"]}`))
+	if !strings.Contains(string(r.Raw), "arm.deploy-subscription") {
+		t.Fatalf("%s", r.Raw)
+	}
+}

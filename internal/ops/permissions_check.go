@@ -51,6 +51,10 @@ type PermissionsCheckResult struct {
 	// Reads are the Azure reads the verdicts rest on, in order.
 	Reads []PermissionRead `json:"reads"`
 	Notes []string         `json:"notes,omitempty"`
+	// Unscoped names the capabilities a deep connection test did not
+	// check because no scope was given and they are granted below the
+	// subscription it defaulted to (their verdicts are UNKNOWN).
+	Unscoped []string `json:"unscoped,omitempty"`
 }
 
 // PermissionRead is one read: the effective permissions at a scope
@@ -119,8 +123,15 @@ func (p *PermissionsCheckParams) validate() error {
 	}
 	if len(p.Capabilities) == 0 {
 		fs.Add("capabilities", "name at least one capability or alias (acr, aks, webapp, vm, arm, blueprint, base, ...)")
-	} else if _, err := permission.Resolve(p.Capabilities, sc); err != nil && !sc.IsZero() {
-		fs.Add("capabilities", "%s", permFieldText(err))
+	} else {
+		if sc.IsZero() {
+			// The names are checked all the same ("arm" then stands for
+			// any deployment capability).
+			sc = permission.TenantScope()
+		}
+		if _, err := permission.Resolve(p.Capabilities, sc); err != nil {
+			fs.Add("capabilities", "%s", permFieldText(err))
+		}
 	}
 	return fs.Err()
 }

@@ -56,6 +56,39 @@ func (h *permHarness) callV(t *testing.T, id pIdentity, method, path, version st
 	return resp.StatusCode, b
 }
 
+// pAPIVersion is the api-version the SDK module (or Azimuth's raw client)
+// sends for an ARM path: ARM routes by type and version, and refuses a
+// version the type does not have.
+func pAPIVersion(path string) string {
+	p := strings.ToLower(path)
+	ns := ""
+	if i := strings.LastIndex(p, "/providers/"); i >= 0 {
+		ns, _, _ = strings.Cut(p[i+len("/providers/"):], "/")
+	}
+	switch ns {
+	case "microsoft.authorization":
+		return "2022-04-01"
+	case "microsoft.resources":
+		return "2021-04-01"
+	case "microsoft.blueprint":
+		return "2018-11-01-preview"
+	case "microsoft.containerregistry":
+		return "2023-07-01"
+	case "microsoft.containerservice":
+		return "2025-02-01"
+	case "microsoft.web":
+		return "2024-04-01"
+	case "microsoft.compute":
+		return "2025-04-01"
+	case "microsoft.network":
+		return "2025-01-01"
+	}
+	if strings.Contains(p, "/resourcegroups") {
+		return "2021-04-01"
+	}
+	return "2022-12-01" // subscriptions
+}
+
 // registriesIn are the registries of the world inside target (a registry:
 // itself; a resource group: its registries; a subscription: all).
 func registriesIn(target string) []string {
@@ -191,11 +224,11 @@ func (h *permHarness) acrArtifactDenies(t *testing.T, id pIdentity) bool {
 }
 
 // kubeconfigDenies is Harness's kubeconfig fetch with user credentials:
-// POST listClusterUserCredential (Harness's api-version), take
-// kubeconfigs[0].value and decode it.
+// POST listClusterUserCredential, take kubeconfigs[0].value and decode it.
+// (Harness sends api-version 2022-02-01; the simulator serves the SDK's.)
 func (h *permHarness) kubeconfigDenies(t *testing.T, id pIdentity) bool {
 	t.Helper()
-	status, body := h.callV(t, id, http.MethodPost, pAKS+"/listClusterUserCredential", "2022-02-01")
+	status, body := h.callV(t, id, http.MethodPost, pAKS+"/listClusterUserCredential", pAPIVersion(pAKS))
 	switch status {
 	case http.StatusForbidden:
 		return true

@@ -241,7 +241,7 @@ func (h *permHarness) call(t *testing.T, id pIdentity, method, path string, body
 		t.Fatal(err)
 	}
 	q := req.Raw().URL.Query()
-	q.Set("api-version", "2022-04-01")
+	q.Set("api-version", pAPIVersion(path))
 	req.Raw().URL.RawQuery = q.Encode()
 	if body != nil {
 		if err := runtime.MarshalAsJSON(req, body); err != nil {
@@ -927,14 +927,53 @@ func TestDeepConnectionTest(t *testing.T) {
 	if res.Status != StatusSuccess || res.Permissions == nil || len(res.Permissions.Verdicts) != 5 || res.Permissions.Scope != pRG {
 		t.Fatalf("%+v", res)
 	}
-	// Without a scope and with one visible subscription: that one.
-	res = run(pInput(find("Reader", "subscription"), "", ValidateParams{Capabilities: []string{"aks"}}))
-	if res.Permissions == nil || res.Permissions.Scope != pSubID || res.Status != StatusFailure {
-		t.Fatalf("%+v", res)
+	// Without a scope and with one visible subscription: that one, for the
+	// capabilities granted there; those granted on a resource are not
+	// judged at the whole subscription. Owner on the cluster is set up
+	// right for it: no false PermissionsMissing telling it to assign roles
+	// at the subscription, but a warning asking for the cluster's scope.
+	res = run(pInput(find("Owner", "resource"), "", ValidateParams{Capabilities: []string{"aks.read", "aks.user-credentials"}}))
+	if res.Status != StatusSuccess || res.Permissions == nil || res.Permissions.Scope != pSubID || res.Permissions.Allowed ||
+		!slices.Equal(res.Permissions.Unscoped, []string{"aks.read", "aks.user-credentials"}) {
+		t.Fatalf("%+v %+v", res, res.Permissions)
 	}
-	// Bad capabilities are the caller's mistake.
-	if _, err := Validate(context.Background(), h.env, pInput(find("Reader", "subscription"), "", ValidateParams{Scope: pSubID, Capabilities: []string{"nope"}})); !failure.Is(err, failure.Invalid) {
-		t.Fatalf("%v", err)
+	for _, v := range res.Permissions.Verdicts {
+		if v.Status != permission.StatusUnknown || v.Fix != nil || !strings.Contains(strings.Join(v.Notes, " "), "give the resource's id as the scope") {
+			t.Errorf("%+v", v)
+		}
+	}
+	if len(res.Warnings) != 1 || res.Warnings[0].Reason != "PermissionsNeedScope" || !strings.Contains(res.Warnings[0].Message, "aks.read, aks.user-credentials") {
+		t.Errorf("warnings %+v", res.Warnings)
+	}
+	// Given the cluster, the same identity passes.
+	res = run(pInput(find("Owner", "resource"), "", ValidateParams{Scope: pAKS, Capabilities: []string{"aks.read", "aks.user-credentials"}}))
+	if res.Status != StatusSuccess || !res.Permissions.Allowed || len(res.Warnings) != 0 {
+		t.Fatalf("%+v %+v", res, res.Permissions)
+	}
+	// Subscription-level capabilities are still checked at the default,
+	// and still fail there; the others wait for a scope.
+	res = run(pInput(find("Reader", "resourceGroup"), "", ValidateParams{Capabilities: []string{"base", "aks"}}))
+	if res.Status != StatusFailure || res.Reason != ReasonPermissionsMissing || !slices.Equal(res.Permissions.Unscoped, []string{"aks.read", "aks.user-credentials", "aks.deploy"}) ||
+		len(res.Errors) != 1 || !strings.Contains(res.Errors[0].Message, "resourcegroups.read") {
+		t.Fatalf("%+v %+v", res, res.Permissions)
+	}
+	// Bad capabilities are the caller's mistake, named, even after "arm"
+	// (whose capability depends on the scope) and before anything is sent
+	// to Azure (this connector's secret is wrong).
+	bad := pInput(find("Reader", "subscription"), "", ValidateParams{Capabilities: []string{"arm", "nope"}})
+	bad.Secrets = Secrets{connector.PathSecretRef: []byte("not-the-secret")}
+	for _, in := range []Input{bad, pInput(find("Reader", "subscription"), "", ValidateParams{Scope: pSubID, Capabilities: []string{"nope"}})} {
+		if _, err := Validate(context.Background(), h.env, in); !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), `"nope"`) {
+			t.Fatalf("%v", err)
+		}
+	}
+	// A connector whose tags name no valid check is still tested; its
+	// permissions are not.
+	in = pInput(find("Reader", "subscription"), "", nil)
+	in.Params = nil
+	in.Connector.Tags = map[string]string{TagCapabilities: "acr,helm"}
+	if res = run(in); res.Status != StatusSuccess || res.Permissions != nil || len(res.Warnings) != 1 || res.Warnings[0].Reason != "PermissionsNotChecked" {
+		t.Fatalf("%+v", res)
 	}
 	// A plain test stays a plain test.
 	if res = run(pInput(find("Reader", "subscription"), "", nil)); res.Status != StatusSuccess || res.Permissions != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -123,20 +124,9 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 	if in.Connector == nil {
 		return nil, failure.New(failure.Invalid, "azure.validate needs a connector")
 	}
-	var params ValidateParams
-	if err := decodeParams(in.Params, &params); err != nil {
+	params, err := ParseValidateParams(in.Params)
+	if err != nil {
 		return nil, err
-	}
-	params.defaults(in.Connector.Tags)
-	if params.Scope != "" {
-		if _, err := permission.ParseScope(params.Scope); err != nil {
-			return nil, failure.InvalidField("scope", "%s", permFieldText(err))
-		}
-	}
-	if len(params.Capabilities) > 0 {
-		if _, err := permission.Resolve(params.Capabilities, permission.Scope{}); err != nil && !strings.Contains(permFieldText(err), "\"arm\"") {
-			return nil, failure.InvalidField("capabilities", "%s", permFieldText(err))
-		}
 	}
 	start := env.now()
 	res := &ValidationResult{TaskID: in.TaskID, Cloud: string(in.Connector.Cloud()), CredentialType: in.Connector.CredentialType()}
@@ -144,7 +134,16 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 		id := env.DelegateID
 		res.DelegateID = &id
 	}
-	err := validate(ctx, env, in, params, res)
+	if tagged := params.defaults(in.Connector.Tags); tagged {
+		if err := params.Check(); err != nil {
+			// The connector's own tags are wrong: the connection is still
+			// tested, the permissions are not.
+			res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsNotChecked",
+				Message: fmt.Sprintf("The connector's tags %s and %s do not name a valid check (%s): the permissions were not checked.", TagCapabilities, TagScope, permFieldText(err))})
+			params = ValidateParams{}
+		}
+	}
+	err = validate(ctx, env, in, params, res)
 	if ctx.Err() != nil {
 		// The task was cancelled or ran out of time: that is the task's
 		// outcome, not the connector's.
@@ -180,16 +179,50 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 	return res, nil
 }
 
-// defaults fills what the body left out from the connector's tags.
-func (p *ValidateParams) defaults(tags map[string]string) {
+// ParseValidateParams reads the connection test's optional parameters
+// (the testConnection body) and checks them before anything is sent to
+// Azure: a bad scope, or a capability name that is no capability or alias,
+// is failure.Invalid naming the field and the names (the API answers 400).
+func ParseValidateParams(raw json.RawMessage) (ValidateParams, error) {
+	var p ValidateParams
+	if err := decodeParams(raw, &p); err != nil {
+		return ValidateParams{}, err
+	}
+	return p, p.Check()
+}
+
+// Check validates the scope and every capability name, whatever the
+// scope: "arm" is resolved to a deployment capability only once the scope
+// is known, and names after it are checked all the same.
+func (p ValidateParams) Check() error {
+	var fs failure.Fields
+	if p.Scope != "" {
+		if _, err := permission.ParseScope(p.Scope); err != nil {
+			fs.Add("scope", "%s", permFieldText(err))
+		}
+	}
+	if len(p.Capabilities) > 0 {
+		if _, err := permission.Resolve(p.Capabilities, permission.TenantScope()); err != nil {
+			fs.Add("capabilities", "%s", permFieldText(err))
+		}
+	}
+	return fs.Err()
+}
+
+// defaults fills what the body left out from the connector's tags and
+// reports whether a tag was used.
+func (p *ValidateParams) defaults(tags map[string]string) (tagged bool) {
 	if len(p.Capabilities) == 0 {
 		if v := strings.TrimSpace(tags[TagCapabilities]); v != "" {
-			p.Capabilities = []string{v}
+			p.Capabilities, tagged = []string{v}, true
 		}
 	}
 	if p.Scope == "" {
-		p.Scope = strings.TrimSpace(tags[TagScope])
+		if v := strings.TrimSpace(tags[TagScope]); v != "" {
+			p.Scope, tagged = v, true
+		}
 	}
+	return tagged
 }
 
 // permissionsFailure makes a deep test with a denied capability fail:
@@ -214,7 +247,9 @@ func permissionsFailure(res *ValidationResult) {
 	if len(denied) == 0 {
 		// Only unknown verdicts: not a failure.
 		res.Status, res.Reason = StatusSuccess, ""
-		res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsUnknown", Message: "Some capabilities could not be checked: Azure did not tell the identity's permissions at their scope (see permissions.reads)."})
+		if unknownBeyond(res.Permissions) {
+			res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsUnknown", Message: "Some capabilities could not be checked: Azure did not tell the identity's permissions at their scope (see permissions.reads)."})
+		}
 		return
 	}
 	res.Hint = "Run `azimuth azure permissions role --for " + strings.Join(denied, ",") + " --scope " + res.Permissions.Scope + "` for the least-privilege role, or assign the built-in roles named."
@@ -230,7 +265,7 @@ func validate(ctx context.Context, env *Env, in Input, params ValidateParams, re
 	}
 	res.CredentialType = string(cred.Kind)
 	res.Certificate = cred.Certificate
-	res.Warnings = cred.Warnings()
+	res.Warnings = append(res.Warnings, cred.Warnings()...)
 	ctx, cancel := context.WithTimeout(ctx, ValidateTimeout)
 	defer cancel()
 
@@ -278,24 +313,102 @@ func validate(ctx context.Context, env *Env, in Input, params ValidateParams, re
 	res.Subscriptions = subs
 	logf(in.Log, "%d subscription(s) visible", subs.Count)
 	if len(params.Capabilities) > 0 {
+		defaulted := false
 		if params.Scope == "" && subs.Count == 1 {
-			params.Scope = "/subscriptions/" + subs.Items[0].ID
+			params.Scope, defaulted = "/subscriptions/"+subs.Items[0].ID, true
 		}
 		if params.Scope == "" {
 			res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsNotChecked",
 				Message: fmt.Sprintf("Capabilities %s were asked for without a scope, and the identity sees %d subscriptions: give a scope (or the connector tag %s) to check them.", strings.Join(params.Capabilities, ","), subs.Count, TagScope)})
 		} else {
-			pres, err := checkPermissions(ctx, env, in, cred, id, PermissionsCheckParams{Scope: params.Scope, Capabilities: params.Capabilities})
+			pres, err := deepCheck(ctx, env, in, cred, id, PermissionsCheckParams{Scope: params.Scope, Capabilities: params.Capabilities}, defaulted)
 			if err != nil {
 				return err
 			}
 			res.Permissions = pres
+			if len(pres.Unscoped) > 0 {
+				res.Warnings = append(res.Warnings, azure.Warning{Reason: "PermissionsNeedScope",
+					Message: fmt.Sprintf("No scope was given, so the check ran at the only subscription the identity sees (%s); %s are granted on a resource group or a resource and were not checked there, since the whole subscription would ask for more than they need. Give the resource's id as the scope (or the connector tag %s) to check them.",
+						params.Scope, strings.Join(pres.Unscoped, ", "), TagScope)})
+			}
 		}
 	}
 	if subs.Count == 0 && res.Permissions == nil {
 		return noSubscriptions(cred, id)
 	}
 	return nil
+}
+
+// deepCheck runs the permission check of a deep connection test. When the
+// scope was not given but defaulted to the only subscription the identity
+// sees, the capabilities granted on a resource group or a resource (the
+// AKS user role on a cluster, AcrPull on a registry, ...) are not judged at
+// the subscription, where a correctly set-up identity would look denied
+// and be told to assign roles far too broadly: their verdicts are UNKNOWN,
+// named in Unscoped, with a note asking for the resource's scope.
+func deepCheck(ctx context.Context, env *Env, in Input, cred *azure.Credential, id *azure.Identity, p PermissionsCheckParams, defaulted bool) (*PermissionsCheckResult, error) {
+	if !defaulted {
+		return checkPermissions(ctx, env, in, cred, id, p)
+	}
+	sc, err := permission.ParseScope(p.Scope)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := permission.Resolve(p.Capabilities, sc)
+	if err != nil {
+		return nil, err
+	}
+	var checked []string
+	var unscoped []permission.Verdict
+	for _, capID := range ids {
+		c, _ := permission.Lookup(capID)
+		if c.Level <= permission.LevelSubscription {
+			checked = append(checked, capID)
+			continue
+		}
+		where, what := "a resource group", "resource group"
+		if c.Level == permission.LevelResource {
+			where, what = "a resource (a "+c.ResourceType+")", "resource"
+		}
+		unscoped = append(unscoped, permission.Verdict{Capability: capID, Status: permission.StatusUnknown, Scope: sc.String(),
+			Notes: []string{fmt.Sprintf("Not checked: no scope was given, and %s is granted on %s. Checked at the whole subscription it would ask for a role on every one there; give the %s's id as the scope to check it.",
+				capID, where, what)}})
+	}
+	var res *PermissionsCheckResult
+	if len(checked) > 0 {
+		if res, err = checkPermissions(ctx, env, in, cred, id, PermissionsCheckParams{Scope: p.Scope, Capabilities: checked}); err != nil {
+			return nil, err
+		}
+	} else {
+		res = &PermissionsCheckResult{Identity: id, CredentialType: string(cred.Kind), Reads: []PermissionRead{},
+			Report: &permission.Report{Scope: sc.String(), Allowed: true}}
+	}
+	if len(unscoped) == 0 {
+		return res, nil
+	}
+	order := map[string]int{}
+	for i, c := range permission.Catalogue() {
+		order[c.ID] = i
+	}
+	res.Verdicts = append(res.Verdicts, unscoped...)
+	sort.SliceStable(res.Verdicts, func(i, j int) bool { return order[res.Verdicts[i].Capability] < order[res.Verdicts[j].Capability] })
+	res.Allowed = false
+	for _, v := range unscoped {
+		res.Unscoped = append(res.Unscoped, v.Capability)
+	}
+	logf(in.Log, "not checked without a scope: %s", strings.Join(res.Unscoped, ", "))
+	return res, nil
+}
+
+// unknownBeyond reports whether some verdict is UNKNOWN for another reason
+// than a missing scope (Azure did not tell the permissions).
+func unknownBeyond(p *PermissionsCheckResult) bool {
+	for _, v := range p.Verdicts {
+		if v.Status == permission.StatusUnknown && !slices.Contains(p.Unscoped, v.Capability) {
+			return true
+		}
+	}
+	return false
 }
 
 // noSubscriptions is the failure of an identity that authenticates but
