@@ -24,11 +24,14 @@ func (s *Sim) registerAuthorizationRoutes() {
 	s.armRoute(http.MethodGet, "/{scope...}/providers/Microsoft.Authorization/permissions", "arm.permissions.list", "", s.armListPermissions)
 }
 
-// resolveScope checks a scope captured from a path: its subscription and
-// resource group must exist (404 otherwise) and belong to the caller's
-// tenant; management groups must exist. It returns the caller's tenant and
-// the scope without a trailing slash.
-func (c *armCall) resolveScope(raw string) (*Tenant, string, bool) {
+// resolveScope checks a scope captured from a path: its subscription must
+// exist (404 otherwise) and belong to the caller's tenant; then, when
+// action is given, the caller must hold it at the scope (403); only then
+// must its resource group or management group exist (404), so that a
+// caller without access learns nothing of what exists: RBAC before
+// existence, as ARM decides. It returns the caller's tenant and the scope
+// without a trailing slash.
+func (c *armCall) resolveScope(raw, action string) (*Tenant, string, bool) {
 	scope := "/" + strings.Trim(raw, "/")
 	parts := strings.Split(strings.Trim(scope, "/"), "/")
 	c.s.mu.RLock()
@@ -36,10 +39,16 @@ func (c *armCall) resolveScope(raw string) (*Tenant, string, bool) {
 	c.s.mu.RUnlock()
 	switch {
 	case scope == "/":
+		if action != "" && !c.authorize(action, scope) {
+			return nil, "", false
+		}
 		return t, scope, true
 	case len(parts) >= 2 && strings.EqualFold(parts[0], "subscriptions"):
 		c.r = withParam(c.r, "subscriptionId", parts[1])
 		if _, _, ok := c.subscription(); !ok {
+			return nil, "", false
+		}
+		if action != "" && !c.authorize(action, scope) {
 			return nil, "", false
 		}
 		if len(parts) >= 4 && strings.EqualFold(parts[2], "resourceGroups") {
@@ -55,6 +64,9 @@ func (c *armCall) resolveScope(raw string) (*Tenant, string, bool) {
 		}
 		return t, scope, true
 	case len(parts) == 4 && strings.EqualFold(parts[0], "providers") && strings.EqualFold(parts[1], "Microsoft.Management") && strings.EqualFold(parts[2], "managementGroups"):
+		if action != "" && !c.authorize(action, scope) {
+			return nil, "", false
+		}
 		c.s.mu.RLock()
 		mg := t.managementGroup(parts[3])
 		c.s.mu.RUnlock()
@@ -129,8 +141,8 @@ var roleNameFilterRE = regexp.MustCompile(`(?i)^\s*roleName\s+eq\s+'(.*)'\s*$`)
 var typeFilterRE = regexp.MustCompile(`(?i)^\s*type\s+eq\s+'(.*)'\s*$`)
 
 func (s *Sim) armListRoleDefinitions(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	filter := c.r.URL.Query().Get("$filter")
@@ -160,8 +172,8 @@ func (s *Sim) armListRoleDefinitions(c *armCall) {
 }
 
 func (s *Sim) armGetRoleDefinition(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	id := c.param("roleId")
@@ -186,8 +198,8 @@ type roleDefinitionBody struct {
 }
 
 func (s *Sim) armPutRoleDefinition(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	id := c.param("roleId")
@@ -271,8 +283,8 @@ var (
 // it or above) and those below it; atScope() keeps only the first kind;
 // principalId eq / assignedTo() keep one principal's.
 func (s *Sim) armListRoleAssignments(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	filter := c.r.URL.Query().Get("$filter")
@@ -318,8 +330,8 @@ func (s *Sim) findAssignment(t *Tenant, scope, name string) *RoleAssignment {
 }
 
 func (s *Sim) armGetRoleAssignment(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	s.mu.RLock()
@@ -341,8 +353,8 @@ type roleAssignmentBody struct {
 }
 
 func (s *Sim) armPutRoleAssignment(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	name := c.param("name")
@@ -392,8 +404,8 @@ func (s *Sim) armPutRoleAssignment(c *armCall) {
 }
 
 func (s *Sim) armDeleteRoleAssignment(c *armCall) {
-	t, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	t, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -412,7 +424,7 @@ func (s *Sim) armDeleteRoleAssignment(c *armCall) {
 // armListPermissions answers the caller's effective permissions at a
 // scope. Like ARM it needs no role: a caller without any gets an empty list.
 func (s *Sim) armListPermissions(c *armCall) {
-	_, scope, ok := c.resolveScope(c.param("scope"))
+	_, scope, ok := c.resolveScope(c.param("scope"), "")
 	if !ok {
 		return
 	}

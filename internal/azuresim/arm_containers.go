@@ -39,11 +39,13 @@ type located[T any] struct {
 }
 
 // collect gathers a resource type across a subscription, or one resource
-// group when the route names one. It answers 404 for an unknown group.
+// group when the route names one. For an unknown group it decides RBAC at
+// the group's scope first (403 to a caller without the route's action
+// there, as for any group: RBAC before existence, as ARM does), then
+// answers 404.
 func collect[T any](c *armCall, sub *Subscription, provider string, pick func(*ResourceGroup) []T, name func(T) string) ([]located[T], bool) {
 	rgName := c.param("resourceGroupName")
 	c.s.mu.RLock()
-	defer c.s.mu.RUnlock()
 	var out []located[T]
 	found := rgName == ""
 	for _, g := range sub.ResourceGroups {
@@ -55,8 +57,11 @@ func collect[T any](c *armCall, sub *Subscription, provider string, pick func(*R
 			out = append(out, located[T]{sub: sub, rg: g, res: r, id: resScope(sub.ID, g.Name, provider, name(r))})
 		}
 	}
+	c.s.mu.RUnlock()
 	if !found {
-		c.decided = true
+		if !c.authorize(c.spec.action, rgScope(sub.ID, rgName)) {
+			return nil, false
+		}
 		c.fail(http.StatusNotFound, "ResourceGroupNotFound", fmt.Sprintf("Resource group '%s' could not be found.", rgName))
 		return nil, false
 	}

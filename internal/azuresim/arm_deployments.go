@@ -277,8 +277,8 @@ func (d *deployment) json() map[string]any {
 // deploymentScope resolves the scope of a deployment route and checks the
 // route's action there.
 func (c *armCall) deploymentScope() (string, bool) {
-	_, scope, ok := c.resolveScope(c.param("scope"))
-	if !ok || !c.authorize(c.spec.action, scope) {
+	_, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
+	if !ok {
 		return "", false
 	}
 	return scope, true
@@ -481,7 +481,7 @@ func (b *blueprintAssignment) json() map[string]any {
 }
 
 func (c *armCall) blueprintScope() (string, bool) {
-	_, scope, ok := c.resolveScope(c.param("scope"))
+	_, scope, ok := c.resolveScope(c.param("scope"), c.spec.action)
 	if !ok {
 		return "", false
 	}
@@ -491,9 +491,6 @@ func (c *armCall) blueprintScope() (string, bool) {
 	if !isSub && !isMG {
 		c.decided = true
 		c.fail(http.StatusBadRequest, "InvalidScope", "Blueprint assignments can be made at subscription or management group scope only.")
-		return "", false
-	}
-	if !c.authorize(c.spec.action, scope) {
 		return "", false
 	}
 	return scope, true
