@@ -1,6 +1,11 @@
 package azuresim
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // Permission is one entry of a role definition's permissions, as ARM
 // returns it in role definitions and in Microsoft.Authorization/permissions.
@@ -15,35 +20,49 @@ type Permission struct {
 // matches an operation, the way Azure RBAC does: case-insensitive, and "*"
 // matches any run of characters, slashes included, wherever it appears
 // ("*", "*/read", "Microsoft.Web/*", "Microsoft.Authorization/*/Write").
+//
+// The pattern is translated into an anchored regular expression (each
+// literal run quoted, each "*" as ".*"), compiled once and cached. This is
+// deliberately another method than internal/permission's matcher (a
+// backtracking glob), so that the simulator is an independent oracle for
+// it: tests compare the two on random patterns.
 func ActionMatches(pattern, action string) bool {
-	return globMatch(strings.ToLower(pattern), strings.ToLower(action))
+	return actionRegexp(pattern).MatchString(strings.ToLower(action))
 }
 
-// globMatch matches p against s where '*' matches any run of bytes. It is
-// iterative with single backtracking, so it is linear in practice.
-func globMatch(p, s string) bool {
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case pi < len(p) && p[pi] == s[si]:
-			pi++
-			si++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
+// actionRegexps caches compiled patterns by their lower-cased text; it is
+// emptied when it grows past maxActionRegexps (role definitions hold a few
+// hundred distinct patterns; fuzzing holds many more).
+var (
+	actionRegexps  sync.Map // string -> *regexp.Regexp
+	actionRegexpsN atomic.Int64
+)
+
+const maxActionRegexps = 4096
+
+// matchNothing stands for a pattern too large to compile.
+var matchNothing = regexp.MustCompile(`\z\A.`)
+
+func actionRegexp(pattern string) *regexp.Regexp {
+	p := strings.ToLower(pattern)
+	if re, ok := actionRegexps.Load(p); ok {
+		return re.(*regexp.Regexp)
 	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
+	lits := strings.Split(p, "*")
+	for i, l := range lits {
+		lits[i] = regexp.QuoteMeta(l)
 	}
-	return pi == len(p)
+	// (?s): "." also matches a newline; \A and \z anchor the whole name.
+	re, err := regexp.Compile(`(?s)\A` + strings.Join(lits, `.*`) + `\z`)
+	if err != nil {
+		return matchNothing
+	}
+	if actionRegexpsN.Add(1) > maxActionRegexps {
+		actionRegexps.Clear()
+		actionRegexpsN.Store(1)
+	}
+	actionRegexps.Store(p, re)
+	return re
 }
 
 func anyMatches(patterns []string, action string) bool {

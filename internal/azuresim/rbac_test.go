@@ -1,6 +1,7 @@
 package azuresim
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -29,11 +30,27 @@ func TestActionMatches(t *testing.T) {
 		{"", "Microsoft.Web/sites/read", false},
 		{"*a*b*c", "xxaxxbxxc", true},
 		{"*a*b*c", "xxaxxcxxb", false},
+		// Regular-expression characters in a pattern are literal.
+		{"Microsoft.Web/sites/read", "MicrosoftXWeb/sites/read", false},
+		{"a.b(c)+[d]?$^|{1}", "A.B(C)+[D]?$^|{1}", true},
+		{"a\\b", "a\\b", true},
+		{"**", "", true},
+		{"*x", "a\nx", true},
 	}
 	for _, tc := range tests {
 		if got := ActionMatches(tc.pattern, tc.action); got != tc.want {
 			t.Errorf("ActionMatches(%q, %q) = %v, want %v", tc.pattern, tc.action, got, tc.want)
 		}
+	}
+	// The compiled patterns are cached, and the cache stays bounded.
+	for i := range 3 * maxActionRegexps {
+		p := fmt.Sprintf("Microsoft.P%d/*/read", i)
+		if !ActionMatches(p, fmt.Sprintf("microsoft.p%d/x/y/READ", i)) || ActionMatches(p, fmt.Sprintf("Microsoft.P%d/x/write", i)) {
+			t.Fatalf("pattern %q", p)
+		}
+	}
+	if n := actionRegexpsN.Load(); n < 1 || n > maxActionRegexps {
+		t.Fatalf("%d patterns cached", n)
 	}
 }
 

@@ -38,7 +38,8 @@ func ActionMatches(pattern, action string) bool {
 
 // glob matches s against p, where '*' matches any run of bytes. Iterative
 // with one backtracking point: linear for patterns with one star, and
-// O(len(p)*len(s)) at worst.
+// O(len(p)*len(s)) at worst. (The simulator matches with regular
+// expressions instead; the tests compare the two.)
 func glob(p, s string) bool {
 	pi, si := 0, 0
 	star, mark := -1, 0
