@@ -11,8 +11,10 @@ import (
 )
 
 // TestRBACMatrix checks identities holding roles at scopes against ARM
-// operations, each allowed or refused (403 AuthorizationFailed) as Azure
-// would decide.
+// operations, each allowed (it succeeds: a 2xx, or the status the
+// operation names) or refused (403 AuthorizationFailed) as Azure would
+// decide. An allowed operation failing any other way (404, 409, 400) is
+// an error: it would hide a refusal answered with another status.
 func TestRBACMatrix(t *testing.T) {
 	s := StartForTest(t, nil)
 	sub := "/subscriptions/" + demoSub
@@ -44,12 +46,25 @@ func TestRBACMatrix(t *testing.T) {
 		"get site":          {"GET", site, "2024-04-01", nil},
 		"swap":              {"POST", site + "/slotsswap", "2024-04-01", map[string]any{"targetSlot": "staging", "preserveVnet": true}},
 		"deploy rg-web":     {"PUT", rgWeb + "/providers/Microsoft.Resources/deployments/d1", "2021-04-01", template},
-		"assign at rg-web":  {"PUT", rgWeb + "/providers/Microsoft.Authorization/roleAssignments/" + newGUID(), "2022-04-01", map[string]any{"properties": map[string]any{"roleDefinitionId": sub + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleReader, "principalId": readerObjectID}}},
+		"assign at rg-web":  {"PUT", "", "2022-04-01", nil}, // perCaller
 		"blueprint on sub":  {"PUT", sub + "/providers/Microsoft.Blueprint/blueprintAssignments/bp", "2018-11-01-preview", map[string]any{"location": "eastus", "identity": map[string]any{"type": "SystemAssigned"}, "properties": map[string]any{"blueprintId": "/providers/Microsoft.Management/managementGroups/contoso-platform/providers/Microsoft.Blueprint/blueprints/b/versions/1"}}},
 		"list VMs":          {"GET", sub + "/providers/Microsoft.Compute/virtualMachines", "2025-04-01", nil},
 		"get NIC":           {"GET", sub + "/resourceGroups/rg-vms/providers/Microsoft.Network/networkInterfaces/vm-web-01-nic", "2025-01-01", nil},
 		"list role assigns": {"GET", rgWeb + "/providers/Microsoft.Authorization/roleAssignments", "2022-04-01", nil},
 	}
+	// perCaller builds the path and body of an operation for the caller
+	// (its object id): one that creates something must not collide with
+	// what an earlier case created. Here: a new assignment of Reader to
+	// the caller itself.
+	perCaller := map[string]func(objectID string) (string, any){
+		"assign at rg-web": func(oid string) (string, any) {
+			return rgWeb + "/providers/Microsoft.Authorization/roleAssignments/" + newGUID(),
+				map[string]any{"properties": map[string]any{"roleDefinitionId": sub + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleReader, "principalId": oid}}
+		},
+	}
+	// success is the status an allowed operation must answer, where one
+	// is specific; the others must answer a 2xx.
+	success := map[string]int{"assign at rg-web": http.StatusCreated}
 	customRole, err := s.AddCustomRole(demoTenant, RoleDefinition{RoleName: "Registry Reader", Permissions: []Permission{{
 		Actions: []string{"Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.ContainerRegistry/*/read"}}}})
 	if err != nil {
@@ -117,7 +132,8 @@ func TestRBACMatrix(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			name := fmt.Sprintf("matrix-%d", i)
-			if _, _, err := s.AddApp(demoTenant, App{Name: name}); err != nil {
+			_, objectID, err := s.AddApp(demoTenant, App{Name: name})
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, g := range tc.grants {
@@ -134,10 +150,18 @@ func TestRBACMatrix(t *testing.T) {
 				if !ok {
 					t.Fatalf("no operation %q", opName)
 				}
-				status, code := armCall1(t, s, token, o.method, o.path, o.version, o.body)
-				denied := status == http.StatusForbidden && code == "AuthorizationFailed"
-				if want == denied || (want && status == http.StatusUnauthorized) {
-					t.Errorf("%s: got %d %s, want allowed=%v", opName, status, code, want)
+				path, body := o.path, o.body
+				if f := perCaller[opName]; f != nil {
+					path, body = f(objectID)
+				}
+				status, code := armCall1(t, s, token, o.method, path, o.version, body)
+				switch {
+				case !want && (status != http.StatusForbidden || code != "AuthorizationFailed"):
+					t.Errorf("%s: got %d %s, want 403 AuthorizationFailed", opName, status, code)
+				case want && success[opName] != 0 && status != success[opName]:
+					t.Errorf("%s: got %d %s, want allowed: %d", opName, status, code, success[opName])
+				case want && (status < 200 || status > 299):
+					t.Errorf("%s: got %d %s, want allowed: a 2xx", opName, status, code)
 				}
 			}
 			for _, o := range tc.allowed {
