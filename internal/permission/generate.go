@@ -2,12 +2,15 @@ package permission
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/azimuthcd/azimuth/internal/failure"
 )
@@ -20,7 +23,9 @@ type GenerateRequest struct {
 	// group or "/" the capabilities are wanted at.
 	Scope string `json:"scope"`
 	// RoleName names the custom role(s); default "Azimuth <families>
-	// (<scope name>)". Custom role names must be unique in a tenant.
+	// (<scope name>, <ScopeHash>)". Custom role names must be unique in a
+	// tenant; a name given for capabilities granted at several scopes gets
+	// the same suffix per scope.
 	RoleName string `json:"roleName,omitempty"`
 	// Assignee is the object id (or app id, or sign-in name) the roles are
 	// for; empty leaves "$ASSIGNEE_OBJECT_ID" in the commands.
@@ -256,15 +261,20 @@ func customRole(name string, several bool, scope Scope, caps []*Capability, ops 
 			fams = append(fams, fam)
 		}
 	}
+	// Custom role names are unique per tenant, and the last segment of a
+	// scope is not (rg-app in two subscriptions, two clusters named aks):
+	// the default names carry a short hash of the whole scope.
+	suffix := fmt.Sprintf(" (%s, %s)", scope.Name(), ScopeHash(scope))
 	switch {
 	case name == "":
-		name = fmt.Sprintf("Azimuth %s (%s)", strings.Join(fams, ", "), scope.Name())
-	case several:
-		name = fmt.Sprintf("%s (%s)", name, scope.Name())
+		name = "Azimuth " + strings.Join(fams, ", ")
+	case !several:
+		suffix = ""
 	}
-	if len(name) > 128 {
-		name = name[:128]
+	if len(name)+len(suffix) > 128 {
+		name = strings.TrimSpace(truncate(name, 128-len(suffix)))
 	}
+	name += suffix
 	assignable := scope
 	if scope.Level() == LevelResource {
 		// Azure advises against resource ids in AssignableScopes; the
@@ -292,6 +302,28 @@ func customRole(name string, several bool, scope Scope, caps []*Capability, ops 
 	sortFold(def.Actions)
 	sortFold(def.DataActions)
 	return def
+}
+
+// ScopeHash is a short, stable hash of a scope (case-insensitive, as
+// Azure compares scopes), which tells apart the role names generated for
+// scopes with the same last segment.
+func ScopeHash(s Scope) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(s.String())))
+	return hex.EncodeToString(sum[:4])
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func sortFold(ss []string) {

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -18,9 +20,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
+// goldenUsed records the golden files compared, so that a file no test
+// produces any more (a renamed role) is noticed.
+var goldenUsed sync.Map
+
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
+	goldenUsed.Store(name, true)
 	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -59,8 +66,10 @@ func TestGenerateGolden(t *testing.T) {
 		{"arm-management-group", GenerateRequest{Capabilities: []string{"arm"}, Scope: mgA, Assignee: assigneeOID}},
 		{"arm-tenant", GenerateRequest{Capabilities: []string{"arm"}, Scope: "/", Assignee: assigneeOID}},
 	}
+	ran := 0
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			ran++
 			plan, err := Generate(tc.req)
 			if err != nil {
 				t.Fatal(err)
@@ -79,6 +88,22 @@ func TestGenerateGolden(t *testing.T) {
 				golden(t, tc.name+".kubernetes.yaml", []byte(plan.Kubernetes))
 			}
 		})
+	}
+	if t.Failed() || ran != len(tests) {
+		return // some golden files were not produced: run all to judge
+	}
+	files, err := os.ReadDir("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := goldenUsed.Load(f.Name()); !ok {
+			if *update {
+				_ = os.Remove(filepath.Join("testdata", f.Name()))
+				continue
+			}
+			t.Errorf("testdata/%s is produced by no test any more: delete it (go test -update does)", f.Name())
+		}
 	}
 }
 
@@ -403,5 +428,57 @@ func TestKubeRules(t *testing.T) {
 	}
 	if !slices.Equal(kinds, []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}) {
 		t.Fatalf("kinds %v", kinds)
+	}
+}
+
+// TestGeneratedRoleNamesAreUniquePerScope: custom role names are unique in
+// a tenant, and scopes share last segments (rg-a in two subscriptions, a
+// registry and a cluster both named "app"): the default names differ by a
+// hash of the whole scope, the same for any casing of it.
+func TestGeneratedRoleNamesAreUniquePerScope(t *testing.T) {
+	name := func(scope, roleName string, caps ...string) []string {
+		t.Helper()
+		plan, err := Generate(GenerateRequest{Capabilities: caps, Scope: scope, RoleName: roleName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, g := range plan.Grants {
+			if len(g.Custom.Name) > 128 {
+				t.Errorf("name of %d bytes: %q", len(g.Custom.Name), g.Custom.Name)
+			}
+			out = append(out, g.Custom.Name)
+		}
+		return out
+	}
+	rgInB := "/subscriptions/" + subB + "/resourceGroups/rg-a"
+	a, b := name(rgA, "", "vm"), name(rgInB, "", "vm")
+	if a[0] == b[0] || !strings.HasPrefix(a[0], "Azimuth vm (rg-a, ") || !strings.Contains(a[0], ScopeHash(MustParseScope(rgA))) {
+		t.Fatalf("%q and %q", a, b)
+	}
+	if upper := name(strings.ToUpper(rgA[:len(rgA)-4])+"rg-a", "", "vm"); upper[0] != a[0] {
+		t.Errorf("the same scope in another case: %q, %q", upper, a)
+	}
+	// A name given for one scope is the caller's; for several, each gets
+	// its scope's suffix.
+	if got := name(rgA, "Deployers", "vm"); !slices.Equal(got, []string{"Deployers"}) {
+		t.Errorf("%q", got)
+	}
+	several := name(regA, "Deployers", "acr", "arm.deploy-rg")
+	if len(several) != 1 {
+		several = name(nsA, "Deployers", "aks.deploy", "vm")
+	}
+	if len(several) < 2 || several[0] == several[1] || !strings.HasPrefix(several[0], "Deployers (") {
+		t.Errorf("%q", several)
+	}
+	// A long name keeps its suffix.
+	long := name(nsA, strings.Repeat("é", 100), "vm", "aks.deploy")
+	if len(long) != 2 {
+		t.Fatalf("%q", long)
+	}
+	for _, n := range long {
+		if !strings.HasSuffix(n, ")") || !utf8.ValidString(n) {
+			t.Errorf("%q", n)
+		}
 	}
 }
