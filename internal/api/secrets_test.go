@@ -19,6 +19,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/secret"
 	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 func randToken(n int) string {
@@ -153,6 +154,10 @@ func TestSecretCanarySweep(t *testing.T) {
 					t.Fatalf("pg_dump output has no secrets table")
 				}
 				sinks = append(sinks, struct{ name, data string }{"pg_dump", string(out)})
+			} else if testenv.InCI() {
+				// The issue asks for a dump of the PostgreSQL tables: in CI
+				// the stand-in is not enough.
+				testenv.Missing(t, "pg_dump not on PATH (Debian's postgresql-client; scripts/test installs it)")
 			} else {
 				t.Log("pg_dump not installed: the table dump stands in for it")
 			}
