@@ -120,11 +120,12 @@ type secretRequest struct {
 	Secret *secretIn `json:"secret"`
 }
 
-// secretSpecOut never has a value: "value" is always null.
+// secretSpecOut never has a value: "value" is always null, as Harness
+// sends it (its SecretTextSpec has the field, and it is null on reads).
 type secretSpecOut struct {
-	SecretManagerIdentifier string  `json:"secretManagerIdentifier"`
-	ValueType               string  `json:"valueType,omitempty"`
-	Value                   *string `json:"value,omitempty"`
+	SecretManagerIdentifier string    `json:"secretManagerIdentifier"`
+	ValueType               string    `json:"valueType,omitempty"`
+	Value                   *struct{} `json:"value"` // never set: always null
 }
 
 type secretOut struct {

@@ -271,3 +271,50 @@ func TestRotateKeyThroughAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestSecretResponsesCarryNullValue: every secret in a response has
+// "spec": {..., "value": null}, as Harness's responses do, whatever the
+// request (create, update, get, list; text and file).
+func TestSecretResponsesCarryNullValue(t *testing.T) {
+	eachDialect(t, func(t *testing.T, e *env) {
+		spec := `{"secret":{"type":"SecretFile","name":"f","identifier":"f","spec":{}}}`
+		for _, tc := range []struct {
+			name string
+			r    func() resp
+			list bool
+		}{
+			{"create text", func() resp { return e.createTextSecret(e.admin, "", "", "t", "planted-value") }, false},
+			{"create file", func() resp { return e.createFileSecret(e.admin, "", "", "f", []byte("planted-file")) }, false},
+			{"update text", func() resp {
+				return e.req("PUT", "/ng/api/v2/secrets/t"+q("", ""), e.admin, secretBody("t", "SecretText", inline))
+			}, false},
+			{"update file", func() resp {
+				return e.multipartReq("PUT", "/ng/api/v2/secrets/files/f"+q("", ""), e.admin, spec, []byte("planted-file-2"))
+			}, false},
+			{"get text", func() resp { return e.req("GET", "/ng/api/v2/secrets/t"+q("", ""), e.admin, nil) }, false},
+			{"get file", func() resp { return e.req("GET", "/ng/api/v2/secrets/f"+q("", ""), e.admin, nil) }, false},
+			{"list", func() resp { return e.req("GET", "/ng/api/v2/secrets"+q("", ""), e.admin, nil) }, true},
+			{"list with a filter", func() resp { return e.req("POST", "/ng/api/v2/secrets/list"+q("", ""), e.admin, `{}`) }, true},
+		} {
+			r := e.must(tc.r())
+			var secrets []any
+			if tc.list {
+				secrets = r.data()["content"].([]any)
+				if len(secrets) != 2 {
+					t.Fatalf("%s: %s", tc.name, r)
+				}
+			} else {
+				secrets = []any{r.data()}
+			}
+			for _, x := range secrets {
+				sp := x.(map[string]any)["secret"].(map[string]any)["spec"].(map[string]any)
+				if v, ok := sp["value"]; !ok || v != nil {
+					t.Errorf("%s: spec %v, want \"value\": null", tc.name, sp)
+				}
+			}
+			if strings.Contains(string(r.Raw), "planted") {
+				t.Errorf("%s: a value in the response: %s", tc.name, r.Raw)
+			}
+		}
+	})
+}
