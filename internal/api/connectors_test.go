@@ -160,8 +160,11 @@ func TestYAMLFormsAndExport(t *testing.T) {
 	})
 }
 
-func TestUpdateConnector(t *testing.T) {
-	e := newEnv(t, "sqlite")
+// TestUpdateConnector: a full-document update with If-Match, the moved
+// secret reference, and the update of a missing connector. Both databases.
+func TestUpdateConnector(t *testing.T) { eachDialect(t, testUpdateConnector) }
+
+func testUpdateConnector(t *testing.T, e *env) {
 	e.must(e.createTextSecret(e.admin, "", "", "s1", "v1"))
 	e.must(e.createTextSecret(e.admin, "default", "", "s2", "v2"))
 	e.must(e.req("POST", "/ng/api/connectors"+q("", ""), e.admin, azureConnector("c", "default", "", "account.s1")))

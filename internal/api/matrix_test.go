@@ -172,9 +172,10 @@ func TestCrossScopeMatrix(t *testing.T) {
 }
 
 // TestRoles: viewers read, editors write, admins manage keys; nobody
-// grants more than it holds.
-func TestRoles(t *testing.T) {
-	e := newEnv(t, "sqlite")
+// grants more than it holds. Both databases.
+func TestRoles(t *testing.T) { eachDialect(t, testRoles) }
+
+func testRoles(t *testing.T, e *env) {
 	e.createProject("default", "pa")
 	e.must(e.createTextSecret(e.admin, "default", "pa", "sec", "v"))
 	viewer := e.createKey("default", "pa", "viewer")
