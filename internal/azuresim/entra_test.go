@@ -7,11 +7,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/azimuthcd/azimuth/internal/cloud"
 )
@@ -57,6 +59,71 @@ func TestTokenLifetimeOption(t *testing.T) {
 	}
 	if d := time.Until(tok.ExpiresOn); d > 91*time.Second || d < 60*time.Second {
 		t.Fatalf("expires in %v, want about 90s", d)
+	}
+}
+
+// authRecorder is a per-retry policy that keeps the bearer token of each
+// request the SDK sends (it runs after the SDK's bearer policy).
+type authRecorder struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (a *authRecorder) Do(req *policy.Request) (*http.Response, error) {
+	a.mu.Lock()
+	a.tokens = append(a.tokens, strings.TrimPrefix(req.Raw().Header.Get("Authorization"), "Bearer "))
+	a.mu.Unlock()
+	return req.Next()
+}
+
+func (a *authRecorder) last() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.tokens) == 0 {
+		return ""
+	}
+	return a.tokens[len(a.tokens)-1]
+}
+
+// ARM calls through the SDK cross a token's expiry: with a 2 s lifetime,
+// the call made after the first token expired gets a new token from
+// Entra (the second token request) and presents it to ARM.
+func TestARMCallsCrossATokenRefresh(t *testing.T) {
+	const lifetime = 2 * time.Second
+	s := StartForTestWith(t, Options{TokenLifetime: lifetime})
+	ctx := context.Background()
+	rec := &authRecorder{}
+	opts := armOptions(s)
+	opts.PerRetryPolicies = append(opts.PerRetryPolicies, rec)
+	client, err := armsubscriptions.NewClient(secretCred(t, s, demoTenant, readerAppID, readerSecret), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := func() {
+		t.Helper()
+		for pager := client.NewListPager(nil); pager.More(); {
+			if _, err := pager.NextPage(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	list()
+	// The SDK's token expires at most the lifetime after it arrived,
+	// which was before list returned.
+	expired := time.Now().Add(lifetime)
+	list() // within the lifetime: the same token
+	first := rec.last()
+	if n := s.TokenRequests(demoTenant, readerAppID, armScope); n != 1 {
+		t.Fatalf("before expiry: %d token requests, want 1", n)
+	}
+	time.Sleep(time.Until(expired) + 500*time.Millisecond)
+	list()
+	if n := s.TokenRequests(demoTenant, readerAppID, armScope); n != 2 {
+		t.Fatalf("after expiry: %d token requests, want 2 (one refresh)", n)
+	}
+	second := rec.last()
+	if second == first || claimsOf(t, second).ExpiresAt <= claimsOf(t, first).ExpiresAt {
+		t.Fatal("the call after expiry did not present a new token")
 	}
 }
 
