@@ -1,13 +1,18 @@
 package azuresim
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,16 +38,23 @@ func TestCertificateAssertionVariants(t *testing.T) {
 	s256 := sha256.Sum256(cert.Raw)
 	s1 := sha1.Sum(cert.Raw)
 
-	assertion := func(method jwt.SigningMethod, header map[string]any, claims jwt.MapClaims) string {
+	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedBy := func(signer any, method jwt.SigningMethod, header map[string]any, claims jwt.MapClaims) string {
 		tok := jwt.NewWithClaims(method, claims)
 		for k, v := range header {
 			tok.Header[k] = v
 		}
-		out, err := tok.SignedString(key)
+		out, err := tok.SignedString(signer)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return out
+	}
+	assertion := func(method jwt.SigningMethod, header map[string]any, claims jwt.MapClaims) string {
+		return signedBy(key, method, header, claims)
 	}
 	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{"aud": tokenURL, "iss": certAppID, "sub": certAppID, "jti": newGUID(), "nbf": time.Now().Unix(), "exp": time.Now().Add(10 * time.Minute).Unix()}
@@ -54,16 +66,23 @@ func TestCertificateAssertionVariants(t *testing.T) {
 	tests := []struct {
 		name      string
 		assertion string
-		code      int // 0: a token
+		code      int    // 0: a token
+		text      string // in the description, when set
 	}{
-		{"PS256 x5t#S256 std", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(nil)), 0},
-		{"RS256 x5t#S256 url", assertion(jwt.SigningMethodRS256, map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(s256[:])}, claims(nil)), 0},
-		{"RS256 x5t sha1", assertion(jwt.SigningMethodRS256, map[string]any{"x5t": base64.RawURLEncoding.EncodeToString(s1[:])}, claims(nil)), 0},
-		{"no thumbprint", assertion(jwt.SigningMethodRS256, nil, claims(nil)), 700027},
-		{"wrong audience", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(func(c jwt.MapClaims) { c["aud"] = "https://elsewhere/token" })), 700023},
-		{"subject is another app", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(func(c jwt.MapClaims) { c["sub"] = readerAppID })), 700021},
-		{"not yet valid", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })), 700024},
-		{"not a JWT", "nope", 50027},
+		{"PS256 x5t#S256 std", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(nil)), 0, ""},
+		{"RS256 x5t#S256 url", assertion(jwt.SigningMethodRS256, map[string]any{"x5t#S256": base64.RawURLEncoding.EncodeToString(s256[:])}, claims(nil)), 0, ""},
+		{"RS256 x5t sha1", assertion(jwt.SigningMethodRS256, map[string]any{"x5t": base64.RawURLEncoding.EncodeToString(s1[:])}, claims(nil)), 0, ""},
+		{"no thumbprint", assertion(jwt.SigningMethodRS256, nil, claims(nil)), 700027, ""},
+		// The registered certificate's thumbprint, but signed with another
+		// key: Entra checks the signature against the certificate.
+		{"registered thumbprint, foreign key (PS256)", signedBy(foreign, jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(nil)), 700027,
+			"signature value did not match"},
+		{"registered thumbprint, foreign key (RS256, x5t)", signedBy(foreign, jwt.SigningMethodRS256, map[string]any{"x5t": base64.RawURLEncoding.EncodeToString(s1[:])}, claims(nil)), 700027,
+			"signature value did not match"},
+		{"wrong audience", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(func(c jwt.MapClaims) { c["aud"] = "https://elsewhere/token" })), 700023, ""},
+		{"subject is another app", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(func(c jwt.MapClaims) { c["sub"] = readerAppID })), 700021, ""},
+		{"not yet valid", assertion(jwt.SigningMethodPS256, map[string]any{"x5t#S256": base64.StdEncoding.EncodeToString(s256[:])}, claims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() })), 700024, ""},
+		{"not a JWT", "nope", 50027, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +96,7 @@ func TestCertificateAssertionVariants(t *testing.T) {
 			var body struct {
 				AccessToken string `json:"access_token"`
 				Codes       []int  `json:"error_codes"`
+				Description string `json:"error_description"`
 			}
 			_ = json.NewDecoder(resp.Body).Decode(&body)
 			switch {
@@ -84,6 +104,12 @@ func TestCertificateAssertionVariants(t *testing.T) {
 				t.Fatalf("want a token, got %d %v", resp.StatusCode, body.Codes)
 			case tc.code != 0 && (len(body.Codes) == 0 || body.Codes[0] != tc.code):
 				t.Fatalf("want AADSTS%d, got %d %v", tc.code, resp.StatusCode, body.Codes)
+			case tc.code == 700027 && resp.StatusCode != http.StatusUnauthorized:
+				t.Fatalf("AADSTS700027 answered %d, want 401", resp.StatusCode)
+			case tc.code != 0 && !strings.HasPrefix(body.Description, fmt.Sprintf("AADSTS%d: ", tc.code)):
+				t.Fatalf("description %q", body.Description)
+			case !strings.Contains(body.Description, tc.text):
+				t.Fatalf("description %q lacks %q", body.Description, tc.text)
 			}
 		})
 	}
