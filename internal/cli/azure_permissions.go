@@ -159,7 +159,8 @@ func newPermissionsRoleCmd(s *streams) *cobra.Command {
 actions and data actions (Azure's JSON, for az role definition create), the az
 commands that create and assign them, the smallest built-in alternative, and with
 --namespace and --group/--user the Kubernetes Role and RoleBinding for clusters
-authorised by Kubernetes RBAC. Nothing is sent to Azure. With --connector and no
+authorised by Kubernetes RBAC (confined to the namespace; --cluster-wide adds a
+ClusterRole for listing every namespace). Nothing is sent to Azure. With --connector and no
 --assignee the commands name the connector's identity. --write DIR saves the role
 JSON and the Kubernetes YAML there.`,
 		Example: `  azimuth azure permissions role --for aks --scope /subscriptions/<sub>/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks \
@@ -192,6 +193,9 @@ JSON and the Kubernetes YAML there.`,
 			if len(subjects) > 0 {
 				body["subjects"] = subjects
 			}
+			if wide, _ := cmd.Flags().GetBool("cluster-wide"); wide {
+				body["clusterWide"] = true
+			}
 			c, t, err := newAPIClient(cmd)
 			if err != nil {
 				return err
@@ -222,6 +226,7 @@ JSON and the Kubernetes YAML there.`,
 	f.StringSlice("group", nil, "Entra group object id(s) to bind in the namespace")
 	f.StringSlice("user", nil, "user principal name(s) or object id(s) to bind in the namespace")
 	f.String("kubernetes-name", "", "name of the Role and RoleBinding (default azimuth-deployer)")
+	f.Bool("cluster-wide", false, "also a ClusterRole and ClusterRoleBinding for the cluster-scoped data actions (listing every namespace); the namespace's Role already reads the namespace itself")
 	f.String("write", "", "directory to write the role JSON and Kubernetes YAML files into")
 	return cmd
 }

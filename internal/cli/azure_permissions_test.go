@@ -47,6 +47,14 @@ func TestPermissionsRoleCommand(t *testing.T) {
 			}
 		}
 	}
+	// The Role reads the namespace itself; nothing cluster-wide unless
+	// asked for.
+	if strings.Contains(r.out, "kind: ClusterRole") || !strings.Contains(r.out, "resourceNames:") {
+		t.Errorf("cluster-wide output without --cluster-wide:\n%s", r.out)
+	}
+	if r := e.ok("azure", "permissions", "role", "--for", "aks", "--scope", aks, "--namespace", "team", "--group", "94000000-0000-4000-8000-000000000001", "--cluster-wide"); !strings.Contains(r.out, "kind: ClusterRoleBinding") {
+		t.Errorf("--cluster-wide:\n%s", r.out)
+	}
 	// JSON and YAML.
 	r = e.ok("azure", "permissions", "role", "--for", "acr", "--scope", permSub, "-o", "json", "--assignee", "93000000-0000-4000-8000-000000000001")
 	var plan struct {

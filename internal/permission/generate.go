@@ -38,6 +38,12 @@ type GenerateRequest struct {
 	// KubernetesName names the Role, RoleBinding and the rest; default
 	// "azimuth-deployer".
 	KubernetesName string `json:"kubernetesName,omitempty"`
+	// ClusterWide adds, to the namespace's Role (which may read the
+	// namespace itself), a ClusterRole and ClusterRoleBinding for the
+	// cluster-scoped rest of the data actions: listing and watching every
+	// namespace. Off by default: deploying into one namespace needs none
+	// of it.
+	ClusterWide bool `json:"clusterWide,omitempty"`
 }
 
 // Subject is who a Kubernetes binding is for: an Entra group (Kind
@@ -101,8 +107,8 @@ type Plan struct {
 	Scope        string   `json:"scope"`
 	Capabilities []string `json:"capabilities"`
 	Grants       []Grant  `json:"grants"`
-	// Kubernetes holds the Role/RoleBinding (and ClusterRole/
-	// ClusterRoleBinding) YAML, when a namespace was given.
+	// Kubernetes holds the Role/RoleBinding (and, with ClusterWide,
+	// ClusterRole/ClusterRoleBinding) YAML, when a namespace was given.
 	Kubernetes string   `json:"kubernetes,omitempty"`
 	Notes      []string `json:"notes,omitempty"`
 }
@@ -228,6 +234,9 @@ func Generate(req GenerateRequest) (*Plan, error) {
 			}
 		}
 	}
+	if slices.Contains(ids, "aks.deploy") && !slices.Contains(ids, "aks.user-credentials") && !slices.Contains(ids, "aks.admin-credentials") {
+		plan.Notes = append(plan.Notes, "aks.deploy grants only Kubernetes data actions: Harness first fetches the cluster's kubeconfig, which needs aks.user-credentials (Microsoft.ContainerService/managedClusters/listClusterUserCredential/action on the cluster) — ask for \"aks\" (aks.read, aks.user-credentials, aks.deploy) unless the identity already holds it.")
+	}
 	var data []string
 	for _, id := range ids {
 		for _, a := range byID[id].DataActions {
@@ -238,11 +247,16 @@ func Generate(req GenerateRequest) (*Plan, error) {
 	}
 	switch {
 	case len(data) > 0 && req.Namespace != "":
-		y, err := kubernetesManifests(kname, req.Namespace, req.Subjects, data)
+		y, leftOut, err := kubernetesManifests(kname, req.Namespace, req.Subjects, data, req.ClusterWide)
 		if err != nil {
 			return nil, err
 		}
 		plan.Kubernetes = y
+		if len(leftOut) > 0 {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("The Kubernetes Role grants reading namespace %q itself; %s across the cluster would need a ClusterRole over every namespace, which deploying into one namespace does not need: it was left out (ask for it with clusterWide, --cluster-wide).", req.Namespace, strings.Join(leftOut, "; ")))
+		}
+	case req.ClusterWide:
+		return nil, failure.InvalidField("clusterWide", "applies to the Kubernetes manifests: give a namespace and subjects")
 	case len(data) > 0:
 		plan.Notes = append(plan.Notes, "For a cluster authorised by Kubernetes RBAC instead of Azure RBAC, give a namespace and a group or user to get the Kubernetes Role and RoleBinding.")
 	case req.Namespace != "":

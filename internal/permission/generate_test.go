@@ -61,6 +61,8 @@ func TestGenerateGolden(t *testing.T) {
 			Namespace: "team", Subjects: []Subject{{Kind: "Group", Name: groupOID}}}},
 		{"aks-namespace", GenerateRequest{Capabilities: []string{"aks.deploy"}, Scope: nsA, KubernetesName: "harness-deployer",
 			Namespace: "team", Subjects: []Subject{{Kind: "Group", Name: groupOID}, {Kind: "User", Name: assigneeOID}}}},
+		{"aks-namespace-cluster-wide", GenerateRequest{Capabilities: []string{"aks"}, Scope: nsA, Assignee: assigneeOID,
+			Namespace: "team", Subjects: []Subject{{Kind: "Group", Name: groupOID}}, ClusterWide: true}},
 		{"webapp-site", GenerateRequest{Capabilities: []string{"webapp"}, Scope: slotA, RoleName: "Web deployer", Assignee: "deployer@contoso.example"}},
 		{"base-vm-blueprint-subscription", GenerateRequest{Capabilities: []string{"base", "vm", "blueprint"}, Scope: subAID}},
 		{"arm-management-group", GenerateRequest{Capabilities: []string{"arm"}, Scope: mgA, Assignee: assigneeOID}},
@@ -426,8 +428,44 @@ func TestKubeRules(t *testing.T) {
 			t.Errorf("%s in namespace %v", doc["kind"], md["namespace"])
 		}
 	}
-	if !slices.Equal(kinds, []string{"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}) {
+	if !slices.Equal(kinds, []string{"Role", "RoleBinding"}) {
 		t.Fatalf("kinds %v", kinds)
+	}
+	// The namespace's Role reads the namespace itself, by name; listing
+	// every namespace is left out, and said so.
+	var role struct {
+		Rules []KubeRule `yaml:"rules"`
+	}
+	if err := yaml.Unmarshal([]byte(strings.SplitN(plan.Kubernetes, "---", 2)[0]), &role); err != nil {
+		t.Fatal(err)
+	}
+	nsRules := 0
+	for _, r := range role.Rules {
+		if slices.Contains(r.Resources, "namespaces") {
+			nsRules++
+			if !slices.Equal(r.ResourceNames, []string{"team"}) || !slices.Equal(r.Verbs, []string{"get"}) || len(r.Resources) != 1 {
+				t.Errorf("namespace rule %+v", r)
+			}
+		} else if len(r.ResourceNames) > 0 {
+			t.Errorf("rule %+v names resources", r)
+		}
+	}
+	notes := strings.Join(plan.Notes, " ")
+	if nsRules != 1 || !strings.Contains(notes, "list, watch on namespaces") || !strings.Contains(notes, "--cluster-wide") {
+		t.Fatalf("%d namespace rules; notes %s", nsRules, notes)
+	}
+	// aks.deploy alone cannot fetch the kubeconfig: said so.
+	if !strings.Contains(notes, "aks.user-credentials") {
+		t.Errorf("notes %s", notes)
+	}
+	// Cluster-wide only when asked.
+	plan, err = Generate(GenerateRequest{Capabilities: []string{"aks"}, Scope: nsA, Namespace: "team", Subjects: []Subject{{"Group", groupOID}}, ClusterWide: true})
+	if err != nil || strings.Count(plan.Kubernetes, "\nkind: ClusterRole\n") != 1 || !strings.Contains(plan.Kubernetes, "kind: ClusterRoleBinding") ||
+		strings.Contains(strings.Join(plan.Notes, " "), "--cluster-wide") || strings.Contains(strings.Join(plan.Notes, " "), "aks.deploy grants only") {
+		t.Fatalf("%v\n%s\n%q", err, plan.Kubernetes, plan.Notes)
+	}
+	if _, err := Generate(GenerateRequest{Capabilities: []string{"aks"}, Scope: nsA, ClusterWide: true}); !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "clusterWide") {
+		t.Fatalf("clusterWide without a namespace: %v", err)
 	}
 }
 

@@ -16,9 +16,10 @@ import (
 
 // KubeRule is a Kubernetes RBAC policy rule.
 type KubeRule struct {
-	APIGroups []string `yaml:"apiGroups" json:"apiGroups"`
-	Resources []string `yaml:"resources" json:"resources"`
-	Verbs     []string `yaml:"verbs" json:"verbs"`
+	APIGroups     []string `yaml:"apiGroups" json:"apiGroups"`
+	Resources     []string `yaml:"resources" json:"resources"`
+	ResourceNames []string `yaml:"resourceNames,omitempty" json:"resourceNames,omitempty"`
+	Verbs         []string `yaml:"verbs" json:"verbs"`
 }
 
 // verbs of each data-action suffix.
@@ -135,14 +136,54 @@ type kubeObject struct {
 
 const rbacGroup = "rbac.authorization.k8s.io"
 
-// kubernetesManifests renders the Role and RoleBinding in namespace (and
-// a ClusterRole and ClusterRoleBinding for cluster-scoped resources) that
-// grant dataActions to subjects.
-func kubernetesManifests(name, namespace string, subjects []Subject, dataActions []string) (string, error) {
+// confineToNamespace narrows cluster-scoped rules to what a Role in
+// namespace can grant: reading the namespace object itself. Kubernetes
+// authorises GET /api/v1/namespaces/{ns} with the namespace set to {ns},
+// so a Role there may allow "get" on "namespaces" named {ns}. The rest
+// (listing or watching every namespace, other cluster-scoped resources)
+// needs a ClusterRole over the whole cluster: kept only when clusterWide,
+// else returned as left out.
+func confineToNamespace(namespace string, namespaced, cluster []KubeRule, clusterWide bool) (role, clusterRole []KubeRule, leftOut []string) {
+	role = namespaced
+	for _, r := range cluster {
+		if slices.Equal(r.APIGroups, []string{""}) && slices.Contains(r.Resources, "namespaces") && slices.Contains(r.Verbs, "get") {
+			role = append(role, KubeRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{namespace}, Verbs: []string{"get"}})
+		}
+		if clusterWide {
+			clusterRole = append(clusterRole, r)
+			continue
+		}
+		for _, res := range r.Resources {
+			verbs := r.Verbs
+			if res == "namespaces" {
+				verbs = slices.DeleteFunc(slices.Clone(verbs), func(v string) bool { return v == "get" })
+			}
+			if len(verbs) > 0 {
+				leftOut = append(leftOut, fmt.Sprintf("%s on %s", strings.Join(verbs, ", "), qualified(r.APIGroups[0], res)))
+			}
+		}
+	}
+	return role, clusterRole, leftOut
+}
+
+func qualified(group, resource string) string {
+	if group == "" {
+		return resource
+	}
+	return resource + "." + group
+}
+
+// kubernetesManifests renders the Role and RoleBinding in namespace that
+// grant dataActions to subjects, reading the namespace itself included;
+// with clusterWide, also a ClusterRole and ClusterRoleBinding for the
+// cluster-scoped rest (listing every namespace). leftOut names what was
+// not granted without clusterWide.
+func kubernetesManifests(name, namespace string, subjects []Subject, dataActions []string, clusterWide bool) (yamlDocs string, leftOut []string, err error) {
 	namespaced, cluster, err := KubeRules(dataActions)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	namespaced, cluster, leftOut = confineToNamespace(namespace, namespaced, cluster, clusterWide)
 	var subs []kubeSubject
 	for _, s := range subjects {
 		subs = append(subs, kubeSubject{APIGroup: rbacGroup, Kind: s.Kind, Name: s.Name})
@@ -169,11 +210,11 @@ func kubernetesManifests(name, namespace string, subjects []Subject, dataActions
 		enc := yaml.NewEncoder(&b)
 		enc.SetIndent(2)
 		if err := enc.Encode(o); err != nil {
-			return "", fmt.Errorf("render %s: %w", o.Kind, err)
+			return "", nil, fmt.Errorf("render %s: %w", o.Kind, err)
 		}
 		if err := enc.Close(); err != nil {
-			return "", fmt.Errorf("render %s: %w", o.Kind, err)
+			return "", nil, fmt.Errorf("render %s: %w", o.Kind, err)
 		}
 	}
-	return b.String(), nil
+	return b.String(), leftOut, nil
 }
