@@ -118,19 +118,33 @@ func New(ctx context.Context, cfg config.Server, log *slog.Logger) (*Server, err
 		return nil, fmt.Errorf("refusing to start: %w (the master key file is %s)", err, cfg.MasterKeyFile)
 	}
 	s.Services = service.New(service.Deps{Store: s.Store, Keyring: s.Keyring, Logger: log, OnChange: s.onChange})
-	tok, id, created, err := s.Services.Scopes.Bootstrap(ctx, cfg.Account)
+	// The first admin key is written to its file before the account's
+	// transaction commits: if the file cannot be written nothing is created
+	// and the next start tries again, so the only admin key is never lost.
+	keyFile := filepath.Join(cfg.DataDir, AdminKeyFile)
+	written := ""
+	tok, id, created, err := s.Services.Scopes.BootstrapSaving(ctx, cfg.Account, func(tok access.Token, id string) error {
+		if err := writeSecretFile(keyFile, []byte(tok.Reveal()+"\n")); err != nil {
+			return fmt.Errorf("write %s: %w", keyFile, err)
+		}
+		written = id
+		return nil
+	})
 	if err != nil {
+		if written != "" {
+			// The commit failed after the file was written. Keep the file
+			// only if the key made it into the database after all.
+			if _, gerr := s.Store.GetAPIKey(context.WithoutCancel(ctx), written); gerr != nil {
+				_ = os.Remove(keyFile)
+			}
+		}
 		_ = s.Store.Close()
 		return nil, err
 	}
 	if created {
 		s.AdminKey, s.AdminKeyID = tok, id
-		if err := writeSecretFile(filepath.Join(cfg.DataDir, AdminKeyFile), []byte(tok.Reveal()+"\n")); err != nil {
-			_ = s.Store.Close()
-			return nil, fmt.Errorf("write admin API key: %w", err)
-		}
 		s.log.Info("created account with its default organization and an admin API key",
-			"account", cfg.Account, "keyId", id, "keyFile", filepath.Join(cfg.DataDir, AdminKeyFile))
+			"account", cfg.Account, "keyId", id, "keyFile", keyFile)
 	}
 	var override *cloud.Override
 	if cfg.CloudConfig != "" {

@@ -23,6 +23,15 @@ type Scopes struct{ *base }
 // account; on every later start (or when another replica was first) it
 // returns created == false and no token.
 func (s *Scopes) Bootstrap(ctx context.Context, account string) (tok access.Token, keyID string, created bool, err error) {
+	return s.BootstrapSaving(ctx, account, nil)
+}
+
+// BootstrapSaving is Bootstrap with save called on the new admin key inside
+// the transaction, before it commits: when save fails nothing is created
+// (the next start tries again), so the only admin key is never committed
+// without having been kept somewhere. The caller undoes what save did if
+// BootstrapSaving then fails.
+func (s *Scopes) BootstrapSaving(ctx context.Context, account string, save func(tok access.Token, keyID string) error) (tok access.Token, keyID string, created bool, err error) {
 	var fs failure.Fields
 	checkIdentifier(&fs, "account", account, false)
 	if err := fs.Err(); err != nil {
@@ -64,6 +73,11 @@ func (s *Scopes) Bootstrap(ctx context.Context, account string) (tok access.Toke
 		} {
 			if err := s.st.AppendAudit(ctx, s.event(sys, e.o, e.sc, e.id, "success", "first start")); err != nil {
 				return err
+			}
+		}
+		if save != nil {
+			if err := save(t, id); err != nil {
+				return fmt.Errorf("keep the admin API key: %w", err)
 			}
 		}
 		return nil
