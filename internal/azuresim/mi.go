@@ -57,8 +57,9 @@ func (s *Sim) appServiceRouter(host string) *router {
 
 // miToken issues a managed-identity token for a host: the system-assigned
 // identity when no id is given (or the only user-assigned one when there is
-// no system-assigned identity), else the user-assigned identity named by
-// client id, object id or resource id, which must be attached to the host.
+// no system-assigned identity) or when its client id or object id is given,
+// else the user-assigned identity named by client id, object id or
+// resource id, which must be attached to the host.
 func (s *Sim) miToken(w http.ResponseWriter, r *http.Request, host, kind, resource, clientID, objectID, resID string) {
 	fail := func(msg string) {
 		if kind == "imds" {
@@ -102,6 +103,10 @@ func (s *Sim) miToken(w http.ResponseWriter, r *http.Request, host, kind, resour
 			s.counters.token(TokenKey{Tenant: tenantID, ClientID: "", Scope: resource})
 			fail("Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request")
 			return
+		case ref != "" && h.SystemAssigned != nil && (strings.EqualFold(clientID, h.SystemAssigned.ClientID) || strings.EqualFold(objectID, h.SystemAssigned.PrincipalID)):
+			// The system-assigned identity named explicitly, as Azure
+			// accepts it.
+			p = t.principalByRef(h.SystemAssigned.PrincipalID)
 		case ref != "":
 			mi := t.identity(ref)
 			if mi != nil && attached(t, h, mi) && (clientID == "" || strings.EqualFold(mi.ClientID, clientID)) &&

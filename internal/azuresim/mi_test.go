@@ -41,6 +41,9 @@ func TestIMDS(t *testing.T) {
 		oid  string
 	}{
 		{"system-assigned", nil, sysPrincipalID},
+		// Naming the system-assigned identity explicitly works too.
+		{"system-assigned by client id", azidentity.ClientID(sysClientID), sysPrincipalID},
+		{"system-assigned by object id", azidentity.ObjectID(sysPrincipalID), sysPrincipalID},
 		{"client id", azidentity.ClientID(uamiClientID), uamiPrincipal},
 		{"object id", azidentity.ObjectID(uamiPrincipal), uamiPrincipal},
 		{"resource id", azidentity.ResourceID(uamiResourceID), uamiPrincipal},
@@ -127,7 +130,8 @@ func TestAppService(t *testing.T) {
 	}
 	// Unique resources: MSAL's managed-identity cache is process-wide.
 	scope := func() []string { return []string{"api://azuresim-" + newGUID() + "/.default"} }
-	for name, id := range map[string]azidentity.ManagedIDKind{"system": nil, "resource id": azidentity.ResourceID(uamiResourceID), "client id": azidentity.ClientID(uamiClientID)} {
+	for name, id := range map[string]azidentity.ManagedIDKind{"system": nil, "system by client id": azidentity.ClientID(sysClientID),
+		"resource id": azidentity.ResourceID(uamiResourceID), "client id": azidentity.ClientID(uamiClientID)} {
 		tok, err := newCred(id).GetToken(ctx, policy.TokenRequestOptions{Scopes: scope()})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -136,17 +140,29 @@ func TestAppService(t *testing.T) {
 			t.Fatalf("%s: claims %+v", name, c)
 		}
 	}
-	if s.RequestCount("appservice.token") != 3 || s.RequestCount("imds.token") != 0 {
+	if s.RequestCount("appservice.token") != 4 || s.RequestCount("imds.token") != 0 {
 		t.Fatalf("counts %v", s.RequestCounts())
 	}
+	// The errors as the SDK surfaces them: an AuthenticationFailedError
+	// holding the endpoint's 400 and its message.
+	refused := func(what string, err error, message string) {
+		t.Helper()
+		var afe *azidentity.AuthenticationFailedError
+		if !asAFE(err, &afe) {
+			t.Fatalf("%s: want *azidentity.AuthenticationFailedError, got %T: %v", what, err, err)
+		}
+		if afe.RawResponse == nil || afe.RawResponse.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s: want the endpoint's 400, got %v", what, afe.RawResponse)
+		}
+		if !strings.Contains(err.Error(), message) || !strings.Contains(err.Error(), "ManagedIdentityCredential authentication failed") {
+			t.Fatalf("%s: the error does not say %q: %v", what, message, err)
+		}
+	}
 	_, err = newCred(azidentity.ClientID("60000000-0000-4000-8000-00000000dead")).GetToken(ctx, policy.TokenRequestOptions{Scopes: scope()})
-	if err == nil {
-		t.Fatal("an unassigned identity got a token")
-	}
+	refused("an unassigned identity", err, "No User Assigned or Delegated Managed Identity found for specified ClientId/ResourceId/PrincipalId.")
 	t.Setenv("IDENTITY_HEADER", "wrong")
-	if _, err := newCred(nil).GetToken(ctx, policy.TokenRequestOptions{Scopes: scope()}); err == nil {
-		t.Fatal("a wrong identity header got a token")
-	}
+	_, err = newCred(nil).GetToken(ctx, policy.TokenRequestOptions{Scopes: scope()})
+	refused("a wrong identity header", err, "The request is missing or has an invalid X-IDENTITY-HEADER header.")
 }
 
 var _ = cloud.Public
