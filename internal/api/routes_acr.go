@@ -246,11 +246,11 @@ func appendBuildDetails(b []byte, login, repo string, t ops.TagInfo) []byte {
 	}
 	if !t.CreatedTime.IsZero() {
 		b = append(b, `,"createdTime":"`...)
-		b = append(t.CreatedTime.AppendFormat(b, time.RFC3339Nano), '"')
+		b = append(ops.AppendTime(b, t.CreatedTime), '"')
 	}
 	if !t.LastUpdateTime.IsZero() {
 		b = append(b, `,"lastUpdateTime":"`...)
-		b = append(t.LastUpdateTime.AppendFormat(b, time.RFC3339Nano), '"')
+		b = append(ops.AppendTime(b, t.LastUpdateTime), '"')
 	}
 	return append(b, '}')
 }

@@ -350,10 +350,44 @@ func appendTagJSON(b []byte, t Tag) []byte {
 	b = append(b, `,"digest":`...)
 	b = appendJSONString(b, t.Digest)
 	b = append(b, `,"createdTime":"`...)
-	b = t.Created.UTC().AppendFormat(b, acrTimeLayout)
+	b = appendACRTime(b, t.Created)
 	b = append(b, `","lastUpdateTime":"`...)
-	b = t.Updated.UTC().AppendFormat(b, acrTimeLayout)
+	b = appendACRTime(b, t.Updated)
 	return append(b, `","signed":false,"changeableAttributes":{"deleteEnabled":true,"writeEnabled":true,"readEnabled":true,"listEnabled":true}}`...)
+}
+
+// appendACRTime appends t in acrTimeLayout (UTC, seven fractional
+// digits) without interpreting the layout: a tag page formats two times
+// per tag, and AppendFormat was most of a page's encoding.
+func appendACRTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return t.AppendFormat(b, acrTimeLayout)
+	}
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	var buf [28]byte
+	put := func(at, v, n int) {
+		for i := at + n - 1; i >= at; i-- {
+			buf[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	buf[4] = '-'
+	put(5, int(mo), 2)
+	buf[7] = '-'
+	put(8, d, 2)
+	buf[10] = 'T'
+	put(11, h, 2)
+	buf[13] = ':'
+	put(14, mi, 2)
+	buf[16] = ':'
+	put(17, sec, 2)
+	buf[19] = '.'
+	put(20, t.Nanosecond()/100, 7)
+	buf[27] = 'Z'
+	return append(b, buf[:]...)
 }
 
 func writeRawJSON(w http.ResponseWriter, b []byte) {

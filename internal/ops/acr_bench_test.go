@@ -57,7 +57,7 @@ func BenchmarkACRList100k(b *testing.B) {
 				p := ops.TagsParams{RegistryRef: ref, Repository: acrBigRepo, PageSize: v.pageSize, NamesOnly: v.namesOnly}
 				for {
 					var page ops.TagPage
-					c.must(b, ops.KindACRTags, p, &page)
+					c.mustPage(b, p, &page)
 					count += len(page.Tags)
 					if page.NextPageToken == "" {
 						break

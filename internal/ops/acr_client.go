@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,9 +142,13 @@ func (r *acrRegistry) nextLink(h string) string {
 	return r.endpoint + "/" + strings.TrimPrefix(link, "/")
 }
 
+// decodeTagPage decodes a page the pipeline has already read (azcore's
+// body download policy, inside the retry policy, so a body cut off is
+// retried like a failed request): runtime.Payload returns those bytes
+// without another copy.
 func decodeTagPage(resp *http.Response, namesOnly bool) ([]TagInfo, error) {
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTagPageBytes+1))
+	b, err := runtime.Payload(resp)
 	if err != nil {
 		return nil, err
 	}

@@ -64,6 +64,7 @@ func (s *tagScanner) str() (string, error) {
 
 // strBytes returns a string's bytes when it has no escape and is valid
 // UTF-8 (the fast path), else nil with the tagScanner left at the string.
+// The bytes are the input's own: no allocation.
 func (s *tagScanner) strBytes() ([]byte, error) {
 	if !s.eat('"') {
 		return nil, errTagJSON
@@ -73,21 +74,62 @@ func (s *tagScanner) strBytes() ([]byte, error) {
 	if end < 0 {
 		return nil, errTagJSON
 	}
-	span := rest[:end]
-	if bytes.IndexByte(span, '\\') >= 0 || !utf8.Valid(span) {
-		s.i-- // back to the opening quote
-		return nil, nil
-	}
+	span := rest[:end:end]
+	plain := true
 	for _, c := range span {
 		if c < 0x20 {
 			return nil, errTagJSON
 		}
+		if c == '\\' || c >= 0x80 {
+			plain = false
+		}
+	}
+	if !plain && (bytes.IndexByte(span, '\\') >= 0 || !utf8.Valid(span)) {
+		s.i-- // back to the opening quote
+		return nil, nil
 	}
 	s.i += end + 1
-	if span == nil {
-		span = rest[:0:0]
-	}
 	return span, nil
+}
+
+// key reads an object key without allocating when it has no escape.
+func (s *tagScanner) key() ([]byte, error) {
+	b, err := s.strBytes()
+	if err != nil || b != nil {
+		return b, err
+	}
+	k, err := s.escapedStr()
+	return []byte(k), err
+}
+
+// keyIs reports whether key k names field f (ASCII) the way encoding/json
+// matches keys: exactly, or else case-insensitively (strings.EqualFold,
+// which also folds a few non-ASCII letters onto ASCII ones).
+func keyIs(k []byte, f string) bool {
+	if string(k) == f {
+		return true
+	}
+	for _, c := range k {
+		if c >= 0x80 {
+			return strings.EqualFold(string(k), f)
+		}
+	}
+	if len(k) != len(f) {
+		return false
+	}
+	for i, a := range k {
+		b := f[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // escapedStr reads a string with escapes (or invalid UTF-8, replaced as
@@ -119,10 +161,14 @@ func (s *tagScanner) escapedStr() (string, error) {
 func (s *tagScanner) skip() error {
 	switch c := s.peek(); {
 	case c == '"':
-		_, err := s.str()
+		b, err := s.strBytes()
+		if err != nil || b != nil {
+			return err
+		}
+		_, err = s.escapedStr()
 		return err
 	case c == '{':
-		return s.object(func(string) error { return s.skip() })
+		return s.object(func([]byte) error { return s.skip() })
 	case c == '[':
 		return s.array(s.skip)
 	case s.i >= len(s.b):
@@ -191,8 +237,9 @@ func validJSONNumber(b []byte) bool {
 	return i == len(b)
 }
 
-// object reads {"k": v, ...}; field must consume each value.
-func (s *tagScanner) object(field func(key string) error) error {
+// object reads {"k": v, ...}; field must consume each value. key is the
+// input's own bytes, valid only during the call.
+func (s *tagScanner) object(field func(key []byte) error) error {
 	if !s.eat('{') {
 		return errTagJSON
 	}
@@ -200,7 +247,7 @@ func (s *tagScanner) object(field func(key string) error) error {
 		return nil
 	}
 	for {
-		k, err := s.str()
+		k, err := s.key()
 		if err != nil {
 			return err
 		}
@@ -323,16 +370,16 @@ func parseUTC(b []byte) (time.Time, bool) {
 // tagObject reads one tag object: ACR's (name, digest, createdTime,
 // lastUpdateTime, and fields skipped) or TagInfo's own.
 func (s *tagScanner) tagObject(t *TagInfo) error {
-	return s.object(func(k string) error {
+	return s.object(func(k []byte) error {
 		var err error
 		switch {
-		case strings.EqualFold(k, "name"):
+		case keyIs(k, "name"):
 			t.Name, err = s.optString()
-		case strings.EqualFold(k, "digest"):
+		case keyIs(k, "digest"):
 			t.Digest, err = s.optString()
-		case strings.EqualFold(k, "createdTime"):
+		case keyIs(k, "createdTime"):
 			t.CreatedTime, err = s.optTime()
-		case strings.EqualFold(k, "lastUpdateTime"):
+		case keyIs(k, "lastUpdateTime"):
 			t.LastUpdateTime, err = s.optTime()
 		default:
 			err = s.skip()
@@ -347,10 +394,10 @@ func (s *tagScanner) tagObject(t *TagInfo) error {
 func decodeACRTags(b []byte, names bool) ([]TagInfo, error) {
 	s := &tagScanner{b: b}
 	out := make([]TagInfo, 0, acrPageMax)
-	err := s.object(func(k string) error {
+	err := s.object(func(k []byte) error {
 		// Keys match case-insensitively and the last of a repeated key
 		// wins, as in encoding/json.
-		if !strings.EqualFold(k, "tags") {
+		if !keyIs(k, "tags") {
 			return s.skip()
 		}
 		out = out[:0]
@@ -390,13 +437,54 @@ func (t TagInfo) appendJSON(b []byte) []byte {
 	}
 	if !t.CreatedTime.IsZero() {
 		b = append(b, `,"createdTime":"`...)
-		b = append(t.CreatedTime.AppendFormat(b, time.RFC3339Nano), '"')
+		b = append(AppendTime(b, t.CreatedTime), '"')
 	}
 	if !t.LastUpdateTime.IsZero() {
 		b = append(b, `,"lastUpdateTime":"`...)
-		b = append(t.LastUpdateTime.AppendFormat(b, time.RFC3339Nano), '"')
+		b = append(AppendTime(b, t.LastUpdateTime), '"')
 	}
 	return append(b, '}')
+}
+
+// AppendTime appends t as encoding/json writes a time (RFC 3339 with
+// nanoseconds, trailing zeros dropped). UTC times of years 0-9999, every
+// time a registry gives, are written directly; time.AppendFormat's layout
+// interpretation was a tenth of a tag listing's encoding.
+func AppendTime(b []byte, t time.Time) []byte {
+	if t.Location() != time.UTC || t.Year() < 0 || t.Year() > 9999 {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	y, mo, d := t.Date()
+	h, mi, sec := t.Clock()
+	digits := func(b []byte, v, n int) []byte {
+		var buf [9]byte
+		for i := n - 1; i >= 0; i-- {
+			buf[i] = byte('0' + v%10)
+			v /= 10
+		}
+		return append(b, buf[:n]...)
+	}
+	b = digits(b, y, 4)
+	b = append(b, '-')
+	b = digits(b, int(mo), 2)
+	b = append(b, '-')
+	b = digits(b, d, 2)
+	b = append(b, 'T')
+	b = digits(b, h, 2)
+	b = append(b, ':')
+	b = digits(b, mi, 2)
+	b = append(b, ':')
+	b = digits(b, sec, 2)
+	if ns := t.Nanosecond(); ns != 0 {
+		n := 9
+		for ns%10 == 0 {
+			ns /= 10
+			n--
+		}
+		b = append(b, '.')
+		b = digits(b, ns, n)
+	}
+	return append(b, 'Z')
 }
 
 // appendJSONString quotes s as encoding/json would; plain ASCII (every tag
@@ -452,23 +540,23 @@ func (p TagPage) MarshalJSON() ([]byte, error) {
 func (p *TagPage) UnmarshalJSON(b []byte) error {
 	*p = TagPage{}
 	s := &tagScanner{b: b}
-	err := s.object(func(k string) error {
+	err := s.object(func(k []byte) error {
 		var err error
 		switch {
-		case strings.EqualFold(k, "loginServer"):
+		case keyIs(k, "loginServer"):
 			p.LoginServer, err = s.optString()
-		case strings.EqualFold(k, "repository"):
+		case keyIs(k, "repository"):
 			p.Repository, err = s.optString()
-		case strings.EqualFold(k, "orderBy"):
+		case keyIs(k, "orderBy"):
 			p.OrderBy, err = s.optString()
-		case strings.EqualFold(k, "nextPageToken"):
+		case keyIs(k, "nextPageToken"):
 			p.NextPageToken, err = s.optString()
-		case strings.EqualFold(k, "scanned"):
+		case keyIs(k, "scanned"):
 			start := s.i
 			if err = s.skip(); err == nil {
 				err = json.Unmarshal(s.b[start:s.i], &p.Scanned)
 			}
-		case strings.EqualFold(k, "tags"):
+		case keyIs(k, "tags"):
 			if s.peek() == 'n' {
 				p.Tags = nil
 				return s.skip()

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,6 +137,67 @@ func TestParseUTC(t *testing.T) {
 		}
 		if !ok && err == nil && strings.HasSuffix(s, "Z") && !strings.Contains(s, " ") {
 			t.Logf("%s: left to time.Parse", s)
+		}
+	}
+}
+
+func TestKeyIs(t *testing.T) {
+	for _, k := range []string{"name", "NAME", "Name", "nAmE", "nam", "names", "naMf", "\u017fcanned", "Scanned", "scanne\u212a", "sc@nned", "tags", "TAGS", "ta\u017fs", "", "name\u0000"} {
+		for _, f := range []string{"name", "scanned", "tags"} {
+			if got, want := keyIs([]byte(k), f), strings.EqualFold(k, f); got != want {
+				t.Errorf("keyIs(%q, %q) = %v, want %v", k, f, got, want)
+			}
+		}
+	}
+}
+
+func TestAppendTime(t *testing.T) {
+	paris, _ := time.LoadLocation("Europe/Paris")
+	for _, tm := range []time.Time{
+		time.Date(2024, 2, 1, 9, 0, 0, 0, time.UTC), time.Date(2024, 2, 1, 9, 0, 0, 123456700, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2024, 2, 1, 9, 0, 0, 100000000, time.UTC),
+		time.Date(2024, 7, 1, 9, 0, 0, 5, paris), time.Date(2024, 7, 1, 9, 0, 0, 5, time.FixedZone("", 0)),
+	} {
+		want, _ := json.Marshal(tm)
+		if got := `"` + string(AppendTime(nil, tm)) + `"`; got != string(want) {
+			t.Errorf("%v: %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// acrBenchPage is a registry page of 1000 tags as ACR (and the simulator)
+// writes them.
+func acrBenchPage() []byte {
+	b := []byte(`{"registry":"democontoso.azurecr.io","imageName":"load/many-tags-0","tags":[`)
+	for i := range 1000 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"name":"build-%05d","digest":"sha256:%064x","createdTime":"2024-02-01T09:%02d:%02d.1234567Z","lastUpdateTime":"2024-02-01T09:%02d:%02d.1234567Z","signed":false,"changeableAttributes":{"deleteEnabled":true,"writeEnabled":true,"readEnabled":true,"listEnabled":true}}`,
+			i, i*7919, i/60%60, i%60, i/60%60, i%60)
+	}
+	return append(b, "]}\n"...)
+}
+
+func BenchmarkDecodeACRTags(b *testing.B) {
+	page := acrBenchPage()
+	b.SetBytes(int64(len(page)))
+	for b.Loop() {
+		if tags, err := decodeACRTags(page, false); err != nil || len(tags) != 1000 {
+			b.Fatal(len(tags), err)
+		}
+	}
+}
+
+func BenchmarkTagPageJSON(b *testing.B) {
+	tags, _ := decodeACRTags(acrBenchPage(), false)
+	p := TagPage{LoginServer: "democontoso.azurecr.io", Repository: "load/many-tags-0", OrderBy: OrderTimeDesc, Tags: tags, Scanned: len(tags)}
+	for b.Loop() {
+		out, _ := p.MarshalJSON()
+		var back TagPage
+		if err := back.UnmarshalJSON(out); err != nil || len(back.Tags) != 1000 {
+			b.Fatal(err)
 		}
 	}
 }

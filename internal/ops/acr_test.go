@@ -148,6 +148,25 @@ func (c acrCaller) must(t testing.TB, kind task.Kind, params any, out any) {
 	}
 }
 
+// mustPage runs one acr.tags page and decodes it as the API does
+// (internal/api's acrTagPage): with TagPage's own decoder, not through
+// encoding/json, which would scan the output twice before calling it.
+func (c acrCaller) mustPage(t testing.TB, p ops.TagsParams, page *ops.TagPage) {
+	t.Helper()
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := engine.Execute(context.Background(), c.env.env, ops.Registry(), task.Spec{Kind: ops.KindACRTags, Connector: c.conn, ConnectorVersion: 1, Params: b},
+		engine.NewID(), time.Minute, c.secrets, nil, nil)
+	if res.Status != task.Succeeded {
+		t.Fatalf("acr.tags: %s: %+v", res.Status, res.Error)
+	}
+	if err := page.UnmarshalJSON(res.Output); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // allTags follows every page of a listing.
 func (c acrCaller) allTags(t testing.TB, p ops.TagsParams) ([]ops.TagInfo, int) {
 	t.Helper()
