@@ -871,6 +871,10 @@ func prepareResources(t *Tenant, s *Subscription, g *ResourceGroup, gw string, e
 		if c.PowerState == "" {
 			c.PowerState = "Running"
 		}
+		if c.DisableLocalAccounts && c.AADProfile == nil {
+			// AKS refuses it: without Entra integration nobody could sign in.
+			return fmt.Errorf("%s (%s): disableLocalAccounts needs aadProfile (AKS: \"Since kubernetes version 1.25, disableLocalAccounts can only be set on Azure AD integration enabled cluster. Please integrate your cluster with AAD.\")", cw, c.Name)
+		}
 		if c.AADProfile != nil && c.AADProfile.TenantID == "" {
 			c.AADProfile.TenantID = t.ID
 		}

@@ -106,6 +106,19 @@ tenants:
 		{"duplicate names", base + "  apps: [{name: a, appId: 30000000-0000-4000-8000-000000000009, objectId: 40000000-0000-4000-8000-000000000009}, {name: a, appId: 30000000-0000-4000-8000-000000000008, objectId: 40000000-0000-4000-8000-000000000008}]\n", "used twice"},
 		{"host with unknown identity", base + "  hosts: [{name: h, userAssigned: [ghost]}]\n", `userAssigned "ghost"`},
 		{"bad cloud", strings.Replace(base, "domain:", "cloud: MARS\n  domain:", 1), "unknown cloud"},
+		// AKS refuses to disable local accounts on a cluster without Entra
+		// integration (nobody could sign in to it).
+		{"local accounts off without Entra", strings.Replace(base, "[{name: rg}]", "[{name: rg, clusters: [{name: aks, disableLocalAccounts: true}]}]", 1),
+			"clusters[0] (aks): disableLocalAccounts needs aadProfile"},
+	}
+	// With Entra integration it is accepted.
+	ok := strings.Replace(base, "[{name: rg}]", "[{name: rg, clusters: [{name: aks, disableLocalAccounts: true, aadProfile: {managed: true}}]}]", 1)
+	w, err := ParseWorld([]byte(ok))
+	if err == nil {
+		err = w.prepare(time.Now())
+	}
+	if err != nil {
+		t.Fatalf("a cluster with Entra integration and local accounts off: %v", err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
