@@ -66,6 +66,7 @@ var devParts []DevPart
 
 func newDevCmd(s *streams) *cobra.Command {
 	var dir, listen, account, logLevel string
+	var retest time.Duration
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run Azimuth for trying it out: one process, SQLite in --dir, generated keys",
@@ -81,7 +82,7 @@ holds the URL, the admin key and the account for scripts and tests.`,
 				return withExit(ExitUsage, err)
 			}
 			cfg := config.Server{Listen: listen, DataDir: abs, Account: account, LogLevel: logLevel, LogFormat: "text",
-				ShutdownTimeout: 5 * time.Second, Dev: true,
+				ShutdownTimeout: 5 * time.Second, Dev: true, RetestInterval: retest,
 				DatabaseURL: filepath.Join(abs, "azimuth.db"), MasterKeyFile: filepath.Join(abs, "master.key")}
 			if err := cfg.Validate(); err != nil {
 				return withExit(ExitUsage, err)
@@ -94,6 +95,7 @@ holds the URL, the admin key and the account for scripts and tests.`,
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to serve on (127.0.0.1:0 picks a free port)")
 	f.StringVar(&account, "account", config.DefaultAccount, "account to create")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&retest, "retest-interval", config.DefaultRetestInterval, "how often to re-test every connector in the background (also on secret change); 0 disables")
 	return cmd
 }
 

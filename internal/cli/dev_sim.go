@@ -12,7 +12,6 @@ import (
 	"github.com/azimuthcd/azimuth/internal/access"
 	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/cloud"
-	"github.com/azimuthcd/azimuth/internal/config"
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/secret"
@@ -158,9 +157,6 @@ func startDevSim(ctx context.Context, env *DevEnv) error {
 		return fmt.Errorf("write %s: %w", ca, err)
 	}
 	env.Config.CloudConfig = cc
-	if env.Config.RetestInterval == 0 {
-		env.Config.RetestInterval = config.DefaultRetestInterval
-	}
 	info := &DevSimulator{World: world, CloudConfig: cc, Control: sim.ControlURL(), CACert: ca, Clouds: map[string]DevCloud{}}
 	for _, n := range cloud.Names() {
 		e := sim.Endpoints(n)
