@@ -112,7 +112,10 @@ func TestSmallestRole(t *testing.T) {
 		{"deploy into a namespace", capOps("aks.deploy"), nil, "Azure Kubernetes Service RBAC Writer"},
 		{"deploy and fetch the kubeconfig", capOps("aks.deploy", "aks.user-credentials"), nil, "Azure Kubernetes Service RBAC Admin"},
 		{"create namespaces", []Operation{{Name: aksClusters + "/namespaces/write", Data: true}}, nil, "Azure Kubernetes Service RBAC Cluster Admin"},
-		{"assign blueprints", capOps("blueprint.assign"), nil, "Blueprint Operator"},
+		{"assign blueprints", a("Microsoft.Blueprint/blueprintAssignments/write", "Microsoft.Blueprint/blueprintAssignments/whoisblueprint/action", "Microsoft.Blueprint/blueprintAssignments/read"), nil, "Blueprint Operator"},
+		// Reading the blueprint and its published version too: only Owner
+		// alone (chooseRoles prefers Reader with Blueprint Operator).
+		{"read blueprints and assign them", capOps("blueprint.assign"), nil, "Owner"},
 		{"assign roles", a("Microsoft.Authorization/roleAssignments/write"), nil, "User Access Administrator"},
 		{"swap slots", capOps("webapp.swap"), nil, "Website Contributor"},
 		{"read subscriptions: not an AKS RBAC role (no data access to fix a read)", a("Microsoft.Resources/subscriptions/read"), nil, "Reader"},

@@ -232,10 +232,21 @@ var catalogue = []*Capability{
 	},
 	{
 		ID:          "webapp.deploy",
-		Description: "Deploy to a deployment slot: read and update the slot's configuration and app settings (container image, startup command), stop, start and restart it, publish a package with its publishing profile, and follow the deployment.",
+		Description: "Deploy to a deployment slot or to production (the web app itself, which Harness lists as a synthetic slot named after the app): read and update the slot's or the app's configuration and app settings (container image, startup command), stop, start and restart it, publish a package with its publishing profile, and follow the deployment.",
 		Actions: []string{
 			webSites + "/read",
+			// Production: the web app itself.
+			webSites + "/write",
 			webSites + "/config/read",
+			webSites + "/config/write",
+			webSites + "/config/list/action",
+			webSites + "/stop/action",
+			webSites + "/start/action",
+			webSites + "/restart/action",
+			webSites + "/publish/action",
+			webSites + "/publishxml/action",
+			webSites + "/deployments/read",
+			// Deployment slots.
 			webSites + "/slots/read",
 			webSites + "/slots/write",
 			webSites + "/slots/config/read",
@@ -250,9 +261,9 @@ var catalogue = []*Capability{
 		},
 		Level:        LevelResource,
 		ResourceType: webSites,
-		LevelReason:  "slots are child resources of the web app: a grant on the app covers all its slots",
+		LevelReason:  "slots are child resources of the web app: a grant on the app covers all its slots and production (the app itself)",
 		Roles:        []string{"Contributor"},
-		Notes:        []string{"Harness's documentation asks for Contributor; the actions listed are what a slot deployment performs."},
+		Notes:        []string{"Harness's documentation asks for Contributor; the actions listed are what a deployment to a slot, or to production (the web app itself), performs."},
 	},
 	{
 		ID:          "webapp.swap",
@@ -339,18 +350,25 @@ var catalogue = []*Capability{
 	},
 	{
 		ID:          "blueprint.assign",
-		Description: "Create or update a blueprint assignment and follow its provisioning.",
+		Description: "Assign a published blueprint version as Harness does: read the blueprint definition and the published version named, read any existing assignment, ask Azure Blueprints who it is (for a system-assigned identity), create or update the assignment and follow its provisioning.",
 		Actions: []string{
+			// Harness reads the definition and the published version first;
+			// without them it takes the version for unpublished and tries
+			// to create and publish the blueprint itself.
+			"Microsoft.Blueprint/blueprints/read",
+			"Microsoft.Blueprint/blueprints/versions/read",
 			"Microsoft.Blueprint/blueprintAssignments/read",
 			"Microsoft.Blueprint/blueprintAssignments/write",
 			"Microsoft.Blueprint/blueprintAssignments/assignmentOperations/read",
 			"Microsoft.Blueprint/blueprintAssignments/whoisblueprint/action",
 		},
 		Level:       LevelSubscription,
-		LevelReason: "blueprint assignments are made on a subscription (or a management group above it)",
+		LevelReason: "blueprint assignments are made on a subscription (or a management group above it), and a blueprint defined in the subscription is read there",
 		Roles:       []string{"Blueprint Operator", "Owner"},
 		Notes: []string{
 			"Contributor cannot assign blueprints: its NotActions exclude Microsoft.Blueprint/blueprintAssignments/write and /delete.",
+			"The blueprint definition and its published versions are read where the blueprint is defined: a blueprint stored on a management group needs Microsoft.Blueprint/blueprints/read and blueprints/versions/read granted on that management group (or above it) — a grant on the subscription does not reach up. Blueprint Operator grants neither: pair it with Reader where the blueprint is defined.",
+			"When the version named is not published yet, Harness creates or updates the definition and its artifacts and publishes it (Microsoft.Blueprint/blueprints/write, blueprints/artifacts/write, blueprints/versions/write: Blueprint Contributor where it is defined), which this capability does not cover.",
 			"Blueprint Operator works only for assignments made with a user-assigned managed identity; with a system-assigned identity Azure Blueprints must be able to grant that identity Owner, so the caller needs Owner.",
 			"Azure Blueprints is being retired (from July 2026, fully by January 2027); Deployment Stacks and Template Specs replace it.",
 		},

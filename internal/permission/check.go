@@ -409,12 +409,51 @@ func fixFor(caps []*Capability, missing []Operation, scope Scope) *Fix {
 }
 
 // chooseRoles picks built-in roles granting missing at scope for caps: one
-// role when one suffices, else the roles chosen for each capability's
-// share, without those the others make redundant.
+// role when one suffices, unless a pair — a read-only role for the reads
+// and the smallest role for the rest — grants it all with less (Reader
+// and Blueprint Operator rather than Owner); else the roles chosen for
+// each capability's share, without those the others make redundant.
 func chooseRoles(caps []*Capability, missing []Operation, scope Scope) []Fix {
 	if f := fixFor(caps, missing, scope); f != nil {
+		if pair := readWriteSplit(caps, missing, scope); len(pair) == 2 && pair[0].Role.Breadth+pair[1].Role.Breadth < f.Role.Breadth {
+			return pair
+		}
 		return []Fix{*f}
 	}
+	return perCapability(caps, missing, scope)
+}
+
+// readWriteSplit is the read-only role granting missing's reads and the
+// role granting its other operations, when both exist and neither makes
+// the other redundant.
+func readWriteSplit(caps []*Capability, missing []Operation, scope Scope) []Fix {
+	var reads, rest []Operation
+	for _, op := range missing {
+		if isRead(op) {
+			reads = append(reads, op)
+		} else {
+			rest = append(rest, op)
+		}
+	}
+	if len(reads) == 0 || len(rest) == 0 {
+		return nil
+	}
+	w := fixFor(caps, rest, scope)
+	if w == nil || len(Compile(builtinRef(w.Role.ID).Permissions).Missing(reads)) == 0 {
+		return nil // one role already does it all
+	}
+	r := fixFor(caps, reads, scope)
+	if r == nil {
+		return nil
+	}
+	why := "a read-only role for the reads and the role granting the fewest operations for the rest: together they grant less than any one built-in role granting everything missing"
+	r.Why, w.Why = why, why
+	return []Fix{*r, *w}
+}
+
+// perCapability is the roles chosen for each capability's share of
+// missing, without those the others make redundant.
+func perCapability(caps []*Capability, missing []Operation, scope Scope) []Fix {
 	var fixes []Fix
 	for _, c := range caps {
 		var share []Operation

@@ -422,6 +422,33 @@ func TestReportFixesGroupByScope(t *testing.T) {
 	}
 }
 
+// TestBlueprintAssignReadsTheBlueprint: Harness reads the blueprint and
+// its published version before assigning it (else it tries to publish it
+// itself), so Blueprint Operator alone is not enough; the built-in roles
+// proposed are Reader with Blueprint Operator rather than Owner.
+func TestBlueprintAssignReadsTheBlueprint(t *testing.T) {
+	op, _ := LookupBuiltin("Blueprint Operator")
+	rep, err := Check(Request{Scope: subAID, Capabilities: []string{"blueprint"}, Effective: []ScopedPermissions{{Scope: subAID, Permissions: op.Permissions}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Verdicts[0]
+	if v.Status != StatusDenied || !slices.Equal(v.MissingActions, []string{"Microsoft.Blueprint/blueprints/read", "Microsoft.Blueprint/blueprints/versions/read"}) ||
+		v.Fix == nil || v.Fix.Role.Name != "Reader" {
+		t.Fatalf("%+v", v)
+	}
+	if notes := strings.Join(v.Notes, " "); !strings.Contains(notes, "management group") {
+		t.Errorf("notes %s", notes)
+	}
+	var names []string
+	for _, f := range chooseRoles([]*Capability{byID["blueprint.assign"]}, byID["blueprint.assign"].Operations(), MustParseScope(subAID)) {
+		names = append(names, f.Role.Name)
+	}
+	if !slices.Equal(names, []string{"Reader", "Blueprint Operator"}) {
+		t.Fatalf("roles %v", names)
+	}
+}
+
 func TestChooseRolesCoversEverything(t *testing.T) {
 	caps := []*Capability{byID["aks.read"], byID["aks.user-credentials"], byID["aks.deploy"], byID["acr.pull"]}
 	var ops []Operation
@@ -463,6 +490,39 @@ func TestCheckRejectsBadInput(t *testing.T) {
 		_, err := Check(tc.req)
 		if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v (kind %s), want Invalid mentioning %q", tc.name, err, failure.KindOf(err), tc.want)
+		}
+	}
+}
+
+// TestWebAppDeployCoversProduction: Harness deploys to a slot or to the
+// synthetic "production" slot, the web app itself. An identity that may
+// deploy to slots only is not allowed webapp.deploy.
+func TestWebAppDeployCoversProduction(t *testing.T) {
+	slotsOnly := []Permission{{Actions: []string{
+		"Microsoft.Web/sites/read", "Microsoft.Web/sites/config/read", "Microsoft.Web/sites/slots/*",
+	}}}
+	rep, err := Check(Request{Scope: siteA, Capabilities: []string{"webapp.deploy"}, Effective: []ScopedPermissions{{Scope: siteA, Permissions: slotsOnly}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := rep.Verdicts[0]
+	for _, want := range []string{
+		"Microsoft.Web/sites/config/write", "Microsoft.Web/sites/config/list/action", "Microsoft.Web/sites/stop/action",
+		"Microsoft.Web/sites/start/action", "Microsoft.Web/sites/restart/action", "Microsoft.Web/sites/publish/action",
+		"Microsoft.Web/sites/publishxml/action",
+	} {
+		if !slices.Contains(v.MissingActions, want) {
+			t.Errorf("%s is not missing: %+v", want, v)
+		}
+	}
+	if v.Status != StatusDenied || v.Fix == nil || v.Fix.Role.Name != "Website Contributor" {
+		t.Fatalf("%+v", v)
+	}
+	for _, role := range []string{"Website Contributor", "Contributor"} {
+		r, _ := LookupBuiltin(role)
+		rep, _ := Check(Request{Scope: slotA, Capabilities: []string{"webapp.deploy"}, Effective: []ScopedPermissions{{Scope: siteA, Permissions: r.Permissions}}})
+		if rep.Verdicts[0].Status != StatusAllowed {
+			t.Errorf("%s: %+v", role, rep.Verdicts[0])
 		}
 	}
 }
