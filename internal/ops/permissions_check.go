@@ -236,6 +236,9 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		} else {
 			listed = true
 			req.Assignments, req.AssignmentsListed = assigned, true
+			if listScope.Level() == permission.LevelSubscription {
+				req.ManagementGroups = managementGroupsAbove(assigned)
+			}
 		}
 		res.Reads = append(res.Reads, r)
 	}
@@ -295,6 +298,29 @@ func checkPermissions(ctx context.Context, env *Env, in Input, cred *azure.Crede
 		}
 	}
 	return res, nil
+}
+
+// managementGroupsAbove names the management groups of the assignments
+// listed at a subscription. ARM lists there the assignments at the
+// subscription, below it and above it — and above it means the tenant root
+// and the management groups the subscription sits in — so every
+// management-group assignment of that list is on an ancestor of the
+// subscription. Reading the hierarchy itself (Microsoft.Management) would
+// need a role on the groups; this needs none beyond listing assignments.
+// Ancestors on which the identity holds no role stay unknown, which does
+// not matter: only assignments make a group count.
+func managementGroupsAbove(assigned []permission.Assignment) []string {
+	var out []string
+	for _, a := range assigned {
+		sc, err := permission.ParseScope(a.Scope)
+		if err != nil || sc.Level() != permission.LevelManagementGroup {
+			continue
+		}
+		if !slices.ContainsFunc(out, func(m string) bool { return strings.EqualFold(m, sc.ManagementGroup()) }) {
+			out = append(out, sc.ManagementGroup())
+		}
+	}
+	return out
 }
 
 // chainOf is target's path from its subscription down (for targets above a

@@ -52,6 +52,7 @@ var (
 	pNS      = pAKS + "/namespaces/team"
 	pSite    = pRG + "/providers/Microsoft.Web/sites/appsite"
 	pSlot    = pSite + "/slots/staging"
+	pMG      = "/providers/Microsoft.Management/managementGroups/platform"
 
 	pRoles  = []string{"Reader", "AcrPull", "Contributor", "Owner", "Custom", "none"}
 	pLevels = []string{"subscription", "resourceGroup", "resource"}
@@ -138,6 +139,10 @@ func permWorld() (*azuresim.World, []pIdentity, pIdentity) {
 	elsewhere := add("Reader", "other-subscription")
 	ten.RoleAssignments = append(ten.RoleAssignments, &azuresim.RoleAssignment{Principal: elsewhere.object, Role: "Reader", Scope: "/subscriptions/" + pSub2})
 	ids = append(ids, elsewhere)
+	// Reader on the management group above the subscription: inherited.
+	mgReader := add("Reader", "management-group")
+	ten.RoleAssignments = append(ten.RoleAssignments, &azuresim.RoleAssignment{Principal: mgReader.object, Role: "Reader", Scope: pMG})
+	ids = append(ids, mgReader)
 	// The administrator who creates the custom role and assigns it.
 	admin := add("Owner", "admin")
 	ten.RoleAssignments = append(ten.RoleAssignments, &azuresim.RoleAssignment{Principal: admin.object, Role: "Owner", Scope: pSubID})
@@ -785,6 +790,35 @@ func TestPermissionsCheckNamesMistakes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestManagementGroupRolesWithoutEffectivePermissions: when Azure does not
+// answer the effective permissions, the role assignments decide; a role on
+// the management group above the subscription is listed there and counts,
+// rather than showing as assigned elsewhere.
+func TestManagementGroupRolesWithoutEffectivePermissions(t *testing.T) {
+	h, ids, _ := newPermHarness(t)
+	var mgReader pIdentity
+	for _, id := range ids {
+		if id.at == "management-group" {
+			mgReader = id
+		}
+	}
+	if _, err := h.sim.AddFault(azuresim.Fault{Route: "arm.permissions.list", Status: http.StatusForbidden}); err != nil {
+		t.Fatal(err)
+	}
+	res := h.check(t, mgReader, pRG, "vm.read", "acr.list-registries")
+	for _, v := range res.Verdicts {
+		if v.Status != permission.StatusAllowed || v.Source != "role assignments" || !slices.Contains(v.GrantedBy, "Reader") || len(v.Mistakes) > 0 {
+			t.Errorf("%+v (reads %+v)", v, res.Reads)
+		}
+	}
+	// And the simulator agrees.
+	for _, op := range []string{"Microsoft.Compute/virtualMachines/read", "Microsoft.ContainerRegistry/registries/read"} {
+		if !h.sim.CheckAccess(pTenant, mgReader.object, op, pRG, false) {
+			t.Errorf("the simulator refuses %s", op)
+		}
+	}
 }
 
 // TestGeneratedRolesInSimulator: each generated custom role, created and

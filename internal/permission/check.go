@@ -334,6 +334,11 @@ func checkOne(c *Capability, target Scope, req Request, effective map[string]*Se
 		if unknownRoles {
 			v.Notes = append(v.Notes, "some role assignments name custom roles whose permissions were not given; they were counted as granting nothing")
 		}
+		if scope.Level() >= LevelSubscription && len(mgs) == 0 && slices.ContainsFunc(assignments, func(a resolvedAssignment) bool {
+			return a.scope.Level() == LevelManagementGroup && a.inTenant(req.TenantID)
+		}) {
+			v.Notes = append(v.Notes, fmt.Sprintf("roles assigned on management groups were not counted: which management groups %s sits in was not given, and a role inherited from one of them may grant what is missing here", scope))
+		}
 	default:
 		v.Status = StatusUnknown
 		v.Notes = append(v.Notes, fmt.Sprintf("nothing is known of the identity's permissions at %s: read Microsoft.Authorization/permissions there", scope))

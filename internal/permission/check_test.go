@@ -313,6 +313,7 @@ func TestMistakesAcrossScopesAndTenants(t *testing.T) {
 		{"another registry", regA, "acr.list-registries", []Assignment{reader(rgA+"/providers/Microsoft.ContainerRegistry/registries/regb", tenantA)}, nil, StatusDenied, MistakeOtherScope, "does not cover"},
 		{"management group, hierarchy known", rgA, "vm.read", []Assignment{reader(mgA, tenantA)}, []string{"platform", tenantA}, StatusAllowed, "", ""},
 		{"management group, hierarchy unknown", rgA, "vm.read", []Assignment{reader(mgA, tenantA)}, nil, StatusDenied, MistakeOtherScope, "management groups above"},
+		{"management group, another hierarchy", rgA, "vm.read", []Assignment{reader(mgA, tenantA)}, []string{"other", tenantA}, StatusDenied, MistakeOtherScope, "does not cover"},
 		{"tenant root", rgA, "vm.read", []Assignment{reader("/", tenantA)}, nil, StatusAllowed, "", ""},
 		{"user role for admin credentials", aksA, "aks.admin-credentials", []Assignment{{Scope: aksA, RoleName: "Azure Kubernetes Service Cluster User Role"}}, nil, StatusDenied, MistakeUserRoleInsteadOfAdminRole, "listClusterAdminCredential"},
 		{"RBAC admin for admin credentials", aksA, "aks.admin-credentials", []Assignment{{Scope: rgA, RoleName: "Azure Kubernetes Service RBAC Admin"}}, nil, StatusDenied, MistakeUserRoleInsteadOfAdminRole, "admin credential"},
@@ -329,6 +330,13 @@ func TestMistakesAcrossScopesAndTenants(t *testing.T) {
 			v := rep.Verdicts[0]
 			if v.Status != tc.status {
 				t.Fatalf("status %s, want %s: %+v", v.Status, tc.status, v)
+			}
+			// Without the hierarchy, the verdict says a management group's
+			// role may still grant it.
+			mgNote := strings.Contains(strings.Join(v.Notes, " "), "roles assigned on management groups were not counted")
+			hasMG := slices.ContainsFunc(tc.assignments, func(a Assignment) bool { return strings.Contains(a.Scope, "managementGroups") })
+			if mgNote != (hasMG && tc.mgs == nil) {
+				t.Errorf("management-group note %v: %q", mgNote, v.Notes)
 			}
 			if tc.mistake == "" {
 				if len(v.Mistakes) > 0 {
