@@ -41,6 +41,14 @@ const (
 // (AcrPull on democontoso only).
 func acrEnv(t *testing.T, bigTags int) (*env, *azuresim.Sim) {
 	t.Helper()
+	e, sim, _ := acrEngineEnv(t, bigTags)
+	return e, sim
+}
+
+// acrEngineEnv is acrEnv with its engine, for tests that install a
+// delegate stand-in.
+func acrEngineEnv(t *testing.T, bigTags int) (*env, *azuresim.Sim, *engine.Engine) {
+	t.Helper()
 	w, err := azuresim.DemoWorld()
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +100,7 @@ func acrEnv(t *testing.T, bigTags int) (*env, *azuresim.Sim) {
 					"applicationId": c.app, "tenantId": acrTenant,
 					"auth": map[string]any{"type": "Secret", "spec": map[string]any{"secretRef": "account." + c.id + "_sp"}}}}}}}))
 	}
-	return e, sim
+	return e, sim, eng
 }
 
 func aq(kv ...string) string {

@@ -182,6 +182,8 @@ func testRoles(t *testing.T, e *env) {
 	editor := e.createKey("default", "pa", "editor")
 	admin := e.createKey("default", "pa", "admin")
 	pq := q("default", "pa")
+	useCluster := map[string]any{"subscriptionId": "s", "resourceGroup": "rg", "cluster": "k"}
+	useStep := map[string]any{"subscriptionId": "s", "resourceGroup": "rg", "cluster": "k", "script": "true"}
 	for _, tc := range []struct {
 		key, method, path string
 		body              any
@@ -202,6 +204,18 @@ func testRoles(t *testing.T, e *env) {
 		{admin, "GET", "/ng/api/azimuth/audit/verify" + pq, nil, 403},
 		{viewer, "POST", "/ng/api/projects" + q("default", ""), map[string]any{"project": map[string]string{"identifier": "px", "name": "px"}}, 403},
 		{admin, "DELETE", "/ng/api/projects/pa" + q("default", ""), nil, 403},
+		// Using connector c's credential (a script step, a kubeconfig,
+		// registry login credentials) needs an editor; listing what it
+		// sees does not. This env runs no task engine: what passes the
+		// access check answers 503 (runs to the end: TestConnectorUseRoles).
+		{viewer, "POST", "/ng/api/azimuth/steps" + q("default", "pa", "connectorRef=c"), useStep, 403},
+		{viewer, "POST", "/ng/api/azimuth/aks/kubeconfig" + q("default", "pa", "connectorRef=c"), useCluster, 403},
+		{viewer, "POST", "/ng/api/azimuth/acr/login-credentials" + q("default", "pa", "connectorRef=c", "loginServer=r.azurecr.io"), nil, 403},
+		{editor, "POST", "/ng/api/azimuth/steps" + q("default", "pa", "connectorRef=c"), useStep, 503},
+		{editor, "POST", "/ng/api/azimuth/aks/kubeconfig" + q("default", "pa", "connectorRef=c"), useCluster, 503},
+		{editor, "POST", "/ng/api/azimuth/acr/login-credentials" + q("default", "pa", "connectorRef=c", "loginServer=r.azurecr.io"), nil, 503},
+		{viewer, "GET", "/ng/api/azimuth/acr/tags" + q("default", "pa", "connectorRef=c", "loginServer=r.azurecr.io", "repository=team/api"), nil, 503},
+		{viewer, "GET", "/ng/api/azimuth/aks/clusters" + q("default", "pa", "connectorRef=c", "subscriptionId=s"), nil, 503},
 	} {
 		if r := e.req(tc.method, tc.path, tc.key, tc.body); r.Status != tc.want {
 			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, r.Status, tc.want, r.Raw)

@@ -11,6 +11,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/access"
 	"github.com/azimuthcd/azimuth/internal/failure"
 	"github.com/azimuthcd/azimuth/internal/ops"
+	"github.com/azimuthcd/azimuth/internal/service"
 	"github.com/azimuthcd/azimuth/internal/task"
 )
 
@@ -180,9 +181,28 @@ func (a *API) acrTag(w http.ResponseWriter, r *http.Request, p access.Principal)
 	return nil
 }
 
+// acrLoginCredentials issues docker login credentials: a credential
+// handed out, so a use of the connector (Connectors.Use: editor, audited),
+// not a read.
 func (a *API) acrLoginCredentials(w http.ResponseWriter, r *http.Request, p access.Principal) error {
+	sc, err := ownerScope(r)
+	if err != nil {
+		return err
+	}
+	ref := r.URL.Query().Get("connectorRef")
+	if _, _, err := connectorScope(sc, ref); err != nil {
+		return err
+	}
+	reg := acrRegistryRef(r, "")
+	target := reg.LoginServer
+	if target == "" {
+		target = reg.Registry
+	}
+	use := &service.ConnectorUse{Action: "connector.acrcredentials", What: "issuing registry login credentials",
+		Detail: fmt.Sprintf("docker login credentials for registry %s", target)}
 	var out ops.LoginCredentials
-	if err := a.queryConnectorOp(r, p, ops.KindACRLoginCredentials, ops.LoginCredentialsParams{RegistryRef: acrRegistryRef(r, "")}, &out); err != nil {
+	if _, err := a.runConnectorOp(r.Context(), p, ConnectorTask{Owner: sc, Ref: ref, Kind: ops.KindACRLoginCredentials,
+		Params: ops.LoginCredentialsParams{RegistryRef: reg}, Use: use}, &out); err != nil {
 		return err
 	}
 	ok(w, r, out)

@@ -34,6 +34,13 @@ type ConnectorTask struct {
 	// Selectors are a step's delegate selectors, ANDed with the
 	// connector's own.
 	Selectors []string
+	// Use, when set, is an act with the connector's credential (a script
+	// step, a kubeconfig, registry credentials): the connector is taken
+	// with Connectors.Use (editor role, audited) instead of Get (read).
+	Use *service.ConnectorUse
+	// ID, when set, is the task's id (a step's, so its log can be followed
+	// while it runs); empty gives a new one.
+	ID string
 }
 
 // connectorScope returns where the connector named by ref lives, seen from
@@ -68,16 +75,21 @@ func failureText(err error) string {
 // returns its result with the connector it used. It fails when the task
 // could not be run; a task that ran and failed is returned as a result.
 func (a *API) runConnectorTask(ctx context.Context, p access.Principal, t ConnectorTask) (*task.Result, service.Connector, error) {
-	if a.tasks == nil {
-		return nil, service.Connector{}, failure.New(failure.Unavailable, "this server runs no task engine")
-	}
 	sc, id, err := connectorScope(t.Owner, t.Ref)
 	if err != nil {
 		return nil, service.Connector{}, err
 	}
-	c, err := a.svc.Connectors.Get(ctx, p, sc, id)
+	var c service.Connector
+	if t.Use != nil {
+		c, err = a.svc.Connectors.Use(ctx, p, sc, id, *t.Use)
+	} else {
+		c, err = a.svc.Connectors.Get(ctx, p, sc, id)
+	}
 	if err != nil {
 		return nil, service.Connector{}, err
+	}
+	if a.tasks == nil {
+		return nil, c, failure.New(failure.Unavailable, "this server runs no task engine")
 	}
 	var params json.RawMessage
 	if t.Params != nil {
@@ -86,6 +98,7 @@ func (a *API) runConnectorTask(ctx context.Context, p access.Principal, t Connec
 		}
 	}
 	res, err := a.tasks.Run(ctx, task.Spec{
+		ID:               t.ID,
 		Kind:             t.Kind,
 		Scope:            c.Scope,
 		Owner:            t.Owner,

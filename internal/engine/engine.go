@@ -142,7 +142,10 @@ func (e *Engine) Run(ctx context.Context, spec task.Spec) (*task.Result, error) 
 	if spec.Owner == (scope.Scope{}) {
 		spec.Owner = spec.Scope
 	}
-	id := NewID()
+	id := spec.ID
+	if id == "" {
+		id = NewID()
+	}
 	timeout := TimeoutOf(spec)
 	if Placement(spec) == task.Delegate {
 		if err := ops.CheckPlacement(spec.Kind, spec.Connector, spec.Selectors); err != nil {

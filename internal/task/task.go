@@ -47,6 +47,9 @@ const (
 
 // Spec is what a caller asks the engine to run.
 type Spec struct {
+	// ID is the task's id when the caller chose it (engine.NewID's form),
+	// so it can follow the task while it runs; empty gives a new one.
+	ID   string
 	Kind Kind
 	// Scope is the scope the task is accounted to: the connector's scope.
 	// It decides which delegates may run the task: delegates at this
