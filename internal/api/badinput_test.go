@@ -363,6 +363,15 @@ func TestServiceRefusesNonText(t *testing.T) {
 						Type: service.SecretText, Identifier: "s9", Name: "s9", Description: bad, Value: &v})
 					return err
 				}},
+				{"secret tag value", "secret.tags.k", func() error {
+					_, err := e.svc.Secrets.Create(ctx, p, scope.Scope{Account: acct}, service.SecretText, service.SecretInput{
+						Type: service.SecretText, Identifier: "s9", Name: "s9", Tags: map[string]string{"k": bad}, Value: &v})
+					return err
+				}},
+				{"org tag key", "tags", func() error {
+					_, err := e.svc.Scopes.CreateOrg(ctx, p, acct, service.OrgInput{Identifier: "o9", Name: "o9", Tags: map[string]string{bad: "v"}})
+					return err
+				}},
 				{"secret update description", "secret.description", func() error {
 					_, err := e.svc.Secrets.Update(ctx, p, scope.Scope{Account: acct}, "acct_text", service.SecretText, service.SecretInput{
 						Type: service.SecretText, Identifier: "acct_text", Name: "acct_text", Description: bad}, nil)
@@ -372,7 +381,7 @@ func TestServiceRefusesNonText(t *testing.T) {
 				before := e.dump()
 				err := tc.run()
 				fe, ok := failure.As(err)
-				if !ok || fe.Kind != failure.Invalid || len(fe.Fields) == 0 || fe.Fields[0].Field != tc.field {
+				if !ok || fe.Kind != failure.Invalid || len(fe.Fields) == 0 || !strings.HasPrefix(fe.Fields[0].Field, tc.field) {
 					t.Errorf("%s %q: %v, want an invalid %s", tc.name, bad, err, tc.field)
 				}
 				if e.dump() != before {

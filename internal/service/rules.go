@@ -4,6 +4,7 @@ package service
 // validators (reference/harness.md §1.1–1.2), from package identifier.
 
 import (
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -52,6 +53,22 @@ func checkText(fs *failure.Fields, field, s string) bool {
 
 func checkTags(fs *failure.Fields, field string, tags map[string]string) {
 	*fs = append(*fs, identifier.CheckTags(field, tags)...)
+	// CheckTags refuses NUL; text that is not UTF-8 would be stored
+	// altered (JSON turns it into U+FFFD), so it is refused too.
+	keys := make([]string, 0, len(tags))
+	for k, v := range tags {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !utf8.ValidString(k) {
+			fs.Add(field, "has a tag key that is not valid UTF-8 text.")
+		} else {
+			fs.Add(identifier.TagPath(field, k), "tag value must be valid UTF-8 text.")
+		}
+	}
 }
 
 func normTags(t map[string]string) map[string]string {
