@@ -76,8 +76,16 @@ func parseCertificate(data []byte) (*parsedCertificate, error) {
 	if bytes.Contains(trimmed, []byte("-----BEGIN ")) {
 		return parsePEMCertificate(trimmed)
 	}
-	if p, ok, err := parsePKCS12(trimmed, "PKCS#12"); ok {
-		return p, err
+	// Binary forms are read as they are (their last byte may well be one
+	// TrimSpace cuts), and trimmed in case a newline was added to them.
+	binary := [][]byte{data}
+	if len(trimmed) != len(data) {
+		binary = append(binary, trimmed)
+	}
+	for _, b := range binary {
+		if p, ok, err := parsePKCS12(b, "PKCS#12"); ok {
+			return p, err
+		}
 	}
 	// Base64 text of a PFX (as some tools and portals export it).
 	if dec, err := base64.StdEncoding.DecodeString(string(bytes.Join(bytes.Fields(trimmed), nil))); err == nil && len(dec) > 0 {
@@ -85,17 +93,19 @@ func parseCertificate(data []byte) (*parsedCertificate, error) {
 			return p, err
 		}
 	}
-	if _, err := x509.ParseCertificate(trimmed); err == nil {
-		return nil, certFormatError("a DER (binary) certificate without its private key",
-			"Convert it to PEM and add its key: "+cmdDERCert+" && "+cmdCombine+".")
-	}
-	if _, err := x509.ParsePKCS8PrivateKey(trimmed); err == nil {
-		return nil, certFormatError("a DER (binary) private key without its certificate",
-			"Convert it to PEM and add the certificate: "+cmdDERKey+" && "+cmdCombine+".")
-	}
-	if _, err := x509.ParsePKCS1PrivateKey(trimmed); err == nil {
-		return nil, certFormatError("a DER (binary) RSA private key without its certificate",
-			"Convert it to PEM and add the certificate: "+cmdDERKey+" && "+cmdCombine+".")
+	for _, b := range binary {
+		if _, err := x509.ParseCertificate(b); err == nil {
+			return nil, certFormatError("a DER (binary) certificate without its private key",
+				"Convert it to PEM and add its key: "+cmdDERCert+" && "+cmdCombine+".")
+		}
+		if _, err := x509.ParsePKCS8PrivateKey(b); err == nil {
+			return nil, certFormatError("a DER (binary) private key without its certificate",
+				"Convert it to PEM and add the certificate: "+cmdDERKey+" && "+cmdCombine+".")
+		}
+		if _, err := x509.ParsePKCS1PrivateKey(b); err == nil {
+			return nil, certFormatError("a DER (binary) RSA private key without its certificate",
+				"Convert it to PEM and add the certificate: "+cmdDERKey+" && "+cmdCombine+".")
+		}
 	}
 	return nil, certFormatError("data that is neither PEM nor PKCS#12 nor DER",
 		"Check that the file secret holds the certificate file itself; build one with: "+cmdCombine+".")

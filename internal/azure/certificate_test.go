@@ -232,3 +232,36 @@ func TestCertificateExpiryThroughFactory(t *testing.T) {
 		t.Fatalf("after its end: %v", err)
 	}
 }
+
+// A binary PKCS#12 file is read as it is: trimming whitespace, right for
+// PEM and base64 text, would cut a PFX whose last byte happens to be one
+// (about one random key in forty).
+func TestPKCS12EndingInWhitespaceByte(t *testing.T) {
+	ca := newTestCA(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file ends with the key bag's attributes, which carry the
+	// certificate's hash: another certificate, another last byte.
+	var pfx []byte
+	for i := 0; i < 2000 && pfx == nil; i++ {
+		b, err := pkcs12.Passwordless.Encode(key, ca.issue(t, &key.PublicKey, "azimuth"), nil, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := b[len(b)-1]; strings.ContainsRune(" \t\n\v\f\r", rune(last)) {
+			pfx = b
+		}
+	}
+	if pfx == nil {
+		t.Fatal("no PKCS#12 file ending in a whitespace byte was made")
+	}
+	p, err := parseCertificate(pfx)
+	if err != nil {
+		t.Fatalf("a PKCS#12 file ending in byte %#x: %v", pfx[len(pfx)-1], err)
+	}
+	if p.info.Format != "PKCS#12" {
+		t.Fatalf("format %q", p.info.Format)
+	}
+}
