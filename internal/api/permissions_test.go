@@ -205,7 +205,7 @@ func TestPermissionRoutes(t *testing.T) {
 	}
 	// With a connector, the commands name its identity.
 	r = e.must(e.req("POST", "/ng/api/azimuth/permissions/role"+q("", ""), e.admin, map[string]any{"capabilities": []string{"acr"}, "scope": permSubID, "connectorRef": "account.puller"}))
-	if !strings.Contains(string(r.Raw), "--assignee "+permApps[1].object) {
+	if !strings.Contains(string(r.Raw), "--assignee-object-id "+permApps[1].object+" --assignee-principal-type ServicePrincipal") {
 		t.Errorf("commands do not name the connector's identity: %s", r.Raw)
 	}
 	if r := e.req("POST", "/ng/api/azimuth/permissions/role"+q("", ""), e.admin, map[string]any{"capabilities": []string{"nope"}, "scope": permSubID}); r.Status != http.StatusBadRequest {

@@ -130,7 +130,7 @@ func printCheck(s *streams, out ops.PermissionsCheckResult) error {
 	if len(out.Fixes) > 0 {
 		fmt.Fprintf(s.out, "\nTo fix (built-in roles; 'azimuth azure permissions role' gives the least-privilege custom role):\n")
 		for _, f := range out.Fixes {
-			fmt.Fprintf(s.out, "  az role assignment create --assignee %s --role %q --scope %s\n", assigneeOf(out), f.Role.Name, f.Scope)
+			fmt.Fprintf(s.out, "  %s\n", permission.AssignCommand(assigneeOf(out), permission.PrincipalServicePrincipal, f.Role.Name, f.Scope))
 		}
 	}
 	for _, r := range out.Reads {
@@ -144,11 +144,13 @@ func printCheck(s *streams, out ops.PermissionsCheckResult) error {
 	return nil
 }
 
+// assigneeOf is the object id of the identity checked (a service
+// principal or managed identity), or "" for "$ASSIGNEE_OBJECT_ID".
 func assigneeOf(out ops.PermissionsCheckResult) string {
-	if out.Identity != nil && out.Identity.ObjectID != "" {
+	if out.Identity != nil {
 		return out.Identity.ObjectID
 	}
-	return `"$ASSIGNEE_OBJECT_ID"`
+	return ""
 }
 
 func newPermissionsRoleCmd(s *streams) *cobra.Command {
@@ -176,7 +178,7 @@ JSON and the Kubernetes YAML there.`,
 				return withExit(ExitUsage, fmt.Errorf("--for and --scope are required"))
 			}
 			body := map[string]any{"capabilities": caps, "scope": scope}
-			for flag, key := range map[string]string{"connector": "connectorRef", "assignee": "assignee", "role-name": "roleName", "namespace": "namespace", "kubernetes-name": "kubernetesName"} {
+			for flag, key := range map[string]string{"connector": "connectorRef", "assignee": "assignee", "assignee-type": "assigneePrincipalType", "role-name": "roleName", "namespace": "namespace", "kubernetes-name": "kubernetesName"} {
 				if v := flagString(cmd, flag); v != "" {
 					body[key] = v
 				}
@@ -221,6 +223,7 @@ JSON and the Kubernetes YAML there.`,
 	f.String("scope", "", "a subscription, resource group, resource (or management group, /) id")
 	f.StringP("connector", "c", "", "a connector whose identity the commands name")
 	f.String("assignee", "", "the object id (or app id) the roles are for")
+	f.String("assignee-type", "", "the assignee's kind: ServicePrincipal (managed identities too), User, Group; with an object id the commands use --assignee-object-id, which needs no Microsoft Graph lookup")
 	f.String("role-name", "", "the custom role's name")
 	f.String("namespace", "", "Kubernetes namespace for the Role and RoleBinding (aks)")
 	f.StringSlice("group", nil, "Entra group object id(s) to bind in the namespace")

@@ -157,7 +157,7 @@ func TestPermissionsCheckCommand(t *testing.T) {
 	// AcrPull on the registry: denied, named, fixed; exit 7.
 	r = e.cli(e.admin, "", "azure", "permissions", "check", "--connector", "account.puller", "--scope", reg, "--for", "acr")
 	for _, want := range []string{"DENIED", "ACRPULL_INSTEAD_OF_READER", "missing action:      Microsoft.ContainerRegistry/registries/read",
-		`--role "Reader" --scope ` + permSub, "ALLOWED"} {
+		"az role assignment create --assignee-object-id 93000000-0000-4000-8000-000000000002 --assignee-principal-type ServicePrincipal --role Reader --scope " + reg, "ALLOWED"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("output lacks %q: %s", want, r)
 		}
@@ -177,7 +177,7 @@ func TestPermissionsCheckCommand(t *testing.T) {
 		t.Fatalf("%v %s", err, r)
 	}
 	// Role generation names the connector's identity.
-	if r = e.ok("azure", "permissions", "role", "--for", "acr", "--scope", permSub, "--connector", "account.puller"); !strings.Contains(r.out, "--assignee 93000000-0000-4000-8000-000000000002") {
+	if r = e.ok("azure", "permissions", "role", "--for", "acr", "--scope", permSub, "--connector", "account.puller"); !strings.Contains(r.out, "--assignee-object-id 93000000-0000-4000-8000-000000000002 --assignee-principal-type ServicePrincipal") {
 		t.Fatalf("%s", r)
 	}
 	if r = e.cli(e.admin, "", "azure", "permissions", "check", "--connector", "account.nope", "--scope", reg, "--for", "acr"); r.code != ExitNotFound {

@@ -37,7 +37,9 @@ func PermissionsRole(ctx context.Context, env *Env, in Input) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.Assignee = id.ObjectID
+		// The connector's identity is a service principal (a managed
+		// identity is one too): the commands need no Graph lookup.
+		p.Assignee, p.AssigneePrincipalType = id.ObjectID, permission.PrincipalServicePrincipal
 		logf(in.Log, "assignee: object %s of application %s in tenant %s", id.ObjectID, id.ApplicationID, id.TenantID)
 	}
 	plan, err := permission.Generate(p)

@@ -28,8 +28,16 @@ type GenerateRequest struct {
 	// the same suffix per scope.
 	RoleName string `json:"roleName,omitempty"`
 	// Assignee is the object id (or app id, or sign-in name) the roles are
-	// for; empty leaves "$ASSIGNEE_OBJECT_ID" in the commands.
+	// for; empty leaves "$ASSIGNEE_OBJECT_ID" (a service principal's or
+	// managed identity's object id) in the commands.
 	Assignee string `json:"assignee,omitempty"`
+	// AssigneePrincipalType is the assignee's kind when known
+	// (ServicePrincipal — managed identities included —, User, Group,
+	// ForeignGroup): with an object id, the commands then use
+	// --assignee-object-id and --assignee-principal-type, which need no
+	// Microsoft Graph lookup (and so no Graph permission, and no wait for
+	// a new service principal to replicate).
+	AssigneePrincipalType string `json:"assigneePrincipalType,omitempty"`
 	// Namespace and Subjects ask for the Kubernetes RBAC manifests of the
 	// capabilities' Kubernetes data actions, for clusters authorised by
 	// Kubernetes RBAC rather than Azure RBAC.
@@ -136,6 +144,14 @@ func Generate(req GenerateRequest) (*Plan, error) {
 	if req.Assignee != "" && !assigneeRE.MatchString(req.Assignee) {
 		fs.Add("assignee", "must be an object id, an app id or a sign-in name (letters, digits and . _ @ -)")
 	}
+	switch req.AssigneePrincipalType {
+	case "", PrincipalServicePrincipal, PrincipalUser, PrincipalGroup, PrincipalForeignGroup:
+		if req.AssigneePrincipalType != "" && req.Assignee != "" && !guidRE.MatchString(req.Assignee) {
+			fs.Add("assigneePrincipalType", "goes with the assignee's object id (a GUID), not %q", req.Assignee)
+		}
+	default:
+		fs.Add("assigneePrincipalType", "must be ServicePrincipal, User, Group or ForeignGroup, not %q", req.AssigneePrincipalType)
+	}
 	if req.RoleName != "" && !roleNameRE.MatchString(req.RoleName) {
 		fs.Add("roleName", "must be 1 to 128 characters without control characters or any of < > %% & \\ ? /")
 	}
@@ -165,10 +181,7 @@ func Generate(req GenerateRequest) (*Plan, error) {
 	}
 
 	plan := &Plan{Scope: target.String(), Capabilities: ids}
-	assignee := `"$ASSIGNEE_OBJECT_ID"`
-	if req.Assignee != "" {
-		assignee = shellQuote(req.Assignee)
-	} else {
+	if req.Assignee == "" {
 		plan.Notes = append(plan.Notes, "Set ASSIGNEE_OBJECT_ID to the object id of the connector's service principal or managed identity before running the commands.")
 	}
 
@@ -215,14 +228,14 @@ func Generate(req GenerateRequest) (*Plan, error) {
 			gr.CustomFile = slug(def.Name) + ".json"
 			gr.Commands = []string{
 				"az role definition create --role-definition @" + shellQuote(gr.CustomFile),
-				fmt.Sprintf("az role assignment create --assignee %s --role %s --scope %s", assignee, shellQuote(def.Name), shellQuote(gr.Scope)),
+				AssignCommand(req.Assignee, req.AssigneePrincipalType, def.Name, gr.Scope),
 			}
 		} else {
 			plan.Notes = append(plan.Notes, "A custom role cannot be assigned at the tenant root \"/\" (only built-in roles have \"/\" among their assignable scopes): use the built-in role.")
 		}
 		for _, f := range chooseRoles(g.caps, ops, g.scope) {
 			gr.BuiltIn = append(gr.BuiltIn, f.Role)
-			gr.BuiltInCommands = append(gr.BuiltInCommands, fmt.Sprintf("az role assignment create --assignee %s --role %s --scope %s", assignee, shellQuote(f.Role.Name), shellQuote(gr.Scope)))
+			gr.BuiltInCommands = append(gr.BuiltInCommands, AssignCommand(req.Assignee, req.AssigneePrincipalType, f.Role.Name, gr.Scope))
 		}
 		plan.Grants = append(plan.Grants, gr)
 	}
@@ -263,6 +276,38 @@ func Generate(req GenerateRequest) (*Plan, error) {
 		return nil, failure.InvalidField("namespace", "none of %s needs Kubernetes permissions; a namespace applies to aks.deploy", strings.Join(ids, ", "))
 	}
 	return plan, nil
+}
+
+// The principal types az role assignment create takes with
+// --assignee-principal-type. A managed identity is a ServicePrincipal.
+const (
+	PrincipalServicePrincipal = "ServicePrincipal"
+	PrincipalUser             = "User"
+	PrincipalGroup            = "Group"
+	PrincipalForeignGroup     = "ForeignGroup"
+)
+
+// AssigneeArgs are the arguments naming who "az role assignment create"
+// assigns to: --assignee-object-id with --assignee-principal-type when the
+// assignee is an object id of a known kind (az then makes no Microsoft
+// Graph lookup, which needs Graph permissions and fails for a service
+// principal created moments ago); "$ASSIGNEE_OBJECT_ID", a service
+// principal's object id, when none is given; else --assignee, which az
+// resolves through Graph.
+func AssigneeArgs(assignee, principalType string) string {
+	switch {
+	case assignee == "":
+		return `--assignee-object-id "$ASSIGNEE_OBJECT_ID" --assignee-principal-type ` + PrincipalServicePrincipal
+	case principalType != "" && guidRE.MatchString(assignee):
+		return "--assignee-object-id " + shellQuote(assignee) + " --assignee-principal-type " + shellQuote(principalType)
+	}
+	return "--assignee " + shellQuote(assignee)
+}
+
+// AssignCommand is the az command assigning role at scope (see
+// AssigneeArgs).
+func AssignCommand(assignee, principalType, role, scope string) string {
+	return fmt.Sprintf("az role assignment create %s --role %s --scope %s", AssigneeArgs(assignee, principalType), shellQuote(role), shellQuote(scope))
 }
 
 // customRole builds the least-privilege definition for ops at scope.

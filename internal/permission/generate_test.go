@@ -57,7 +57,7 @@ func TestGenerateGolden(t *testing.T) {
 		name string
 		req  GenerateRequest
 	}{
-		{"acr-aks-rg", GenerateRequest{Capabilities: []string{"acr", "aks"}, Scope: rgA, Assignee: assigneeOID,
+		{"acr-aks-rg", GenerateRequest{Capabilities: []string{"acr", "aks"}, Scope: rgA, Assignee: assigneeOID, AssigneePrincipalType: "ServicePrincipal",
 			Namespace: "team", Subjects: []Subject{{Kind: "Group", Name: groupOID}}}},
 		{"aks-namespace", GenerateRequest{Capabilities: []string{"aks.deploy"}, Scope: nsA, KubernetesName: "harness-deployer",
 			Namespace: "team", Subjects: []Subject{{Kind: "Group", Name: groupOID}, {Kind: "User", Name: assigneeOID}}}},
@@ -302,10 +302,24 @@ func TestGenerateCommands(t *testing.T) {
 		g.BuiltInCommands[0] != "az role assignment create --assignee "+assigneeOID+" --role 'Website Contributor' --scope "+siteA {
 		t.Fatalf("built-in %+v %q", g.BuiltIn, g.BuiltInCommands)
 	}
-	// Without an assignee the commands read it from the environment.
+	// Without an assignee the commands read the service principal's object
+	// id from the environment, and name its kind: az then needs no
+	// Microsoft Graph lookup.
 	plan, _ = Generate(GenerateRequest{Capabilities: []string{"acr.pull"}, Scope: regA})
-	if !strings.Contains(plan.Grants[0].Commands[1], `--assignee "$ASSIGNEE_OBJECT_ID"`) || !strings.Contains(strings.Join(plan.Notes, " "), "ASSIGNEE_OBJECT_ID") {
+	if !strings.Contains(plan.Grants[0].Commands[1], `--assignee-object-id "$ASSIGNEE_OBJECT_ID" --assignee-principal-type ServicePrincipal --role`) || !strings.Contains(strings.Join(plan.Notes, " "), "ASSIGNEE_OBJECT_ID") {
 		t.Fatalf("%q %q", plan.Grants[0].Commands, plan.Notes)
+	}
+	// An object id of a known kind: the same; of an unknown kind, --assignee.
+	for _, tc := range []struct{ assignee, kind, want string }{
+		{assigneeOID, "ServicePrincipal", "az role assignment create --assignee-object-id " + assigneeOID + " --assignee-principal-type ServicePrincipal --role AcrPull --scope " + regA},
+		{groupOID, "Group", "az role assignment create --assignee-object-id " + groupOID + " --assignee-principal-type Group --role AcrPull --scope " + regA},
+		{assigneeOID, "", "az role assignment create --assignee " + assigneeOID + " --role AcrPull --scope " + regA},
+		{"deployer@contoso.example", "", "az role assignment create --assignee deployer@contoso.example --role AcrPull --scope " + regA},
+	} {
+		plan, err := Generate(GenerateRequest{Capabilities: []string{"acr.pull"}, Scope: regA, Assignee: tc.assignee, AssigneePrincipalType: tc.kind})
+		if err != nil || len(plan.Grants[0].BuiltInCommands) != 1 || plan.Grants[0].BuiltInCommands[0] != tc.want || !strings.HasPrefix(plan.Grants[0].Commands[1], strings.SplitN(tc.want, " --role", 2)[0]) {
+			t.Errorf("%s %s: %v %q %q", tc.assignee, tc.kind, err, plan.Grants[0].BuiltInCommands, plan.Grants[0].Commands)
+		}
 	}
 	// At the tenant root only a built-in role can be assigned.
 	plan, _ = Generate(GenerateRequest{Capabilities: []string{"arm"}, Scope: "/"})
@@ -341,6 +355,8 @@ func TestGenerateRejectsBadInput(t *testing.T) {
 		{"bad subject kind", func(r *GenerateRequest) { r.Namespace = "team"; r.Subjects = []Subject{{"ServiceAccount", "x"}} }, "subjects[0].kind"},
 		{"bad subject name", func(r *GenerateRequest) { r.Namespace = "team"; r.Subjects = []Subject{{"User", "a b"}} }, "subjects[0].name"},
 		{"bad kubernetes name", func(r *GenerateRequest) { r.KubernetesName = "Deployer" }, "kubernetesName"},
+		{"unknown principal type", func(r *GenerateRequest) { r.Assignee = assigneeOID; r.AssigneePrincipalType = "Robot" }, "assigneePrincipalType"},
+		{"principal type without an object id", func(r *GenerateRequest) { r.Assignee = "me@contoso.example"; r.AssigneePrincipalType = "User" }, "assigneePrincipalType"},
 		{"namespace without Kubernetes capabilities", func(r *GenerateRequest) {
 			r.Capabilities = []string{"acr.pull"}
 			r.Namespace = "team"
