@@ -43,8 +43,8 @@ func newPermissionsCheckCmd(s *streams) *cobra.Command {
 capability must be granted) and say, per capability, whether it is allowed; if
 not, the exact missing actions and data actions, the smallest built-in role that
 grants them, where to assign it, and the usual mistakes by name (AcrPull where
-Reader is needed, a role on the registry when the subscription is needed, a role
-in another subscription or tenant). Exits 7 when a capability is denied.`,
+Reader is needed, a role assigned below the scope it is needed at, a role in
+another subscription or tenant). Exits 7 when a capability is denied.`,
 		Example: `  azimuth azure permissions check --connector account.azure_prod \
     --scope /subscriptions/<sub>/resourceGroups/rg-app --for acr,aks`,
 		Args: cobra.NoArgs,

@@ -26,15 +26,15 @@
 //     missing actions and data actions, the smallest built-in role that
 //     grants them and the scope to assign it at, and the usual mistakes
 //     recognised by name (AcrPull where Reader is needed, a role assigned
-//     at a registry when the subscription is needed, a role in another
-//     subscription or tenant, ...).
+//     below the scope it is needed at, a role in another subscription or
+//     tenant, ...).
 //
 //   - Generation (Generate): a least-privilege custom role in the JSON that
 //     "az role definition create --role-definition" accepts, the az
 //     commands to create and assign it and to assign the built-in
-//     alternative, and for AKS the Kubernetes Role/RoleBinding (and
-//     ClusterRole/ClusterRoleBinding where a cluster-scoped resource is
-//     involved) for a namespace and a group or user.
+//     alternative, and for AKS the Kubernetes Role/RoleBinding confined to
+//     a namespace for a group or user (a ClusterRole/ClusterRoleBinding
+//     for cluster-scoped reads only when asked for).
 //
 // The package holds its own table of Azure's built-in roles (BuiltinRoles)
 // and a reference list of real operation names (ReferenceOperations), both
