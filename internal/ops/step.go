@@ -41,6 +41,13 @@ type StepParams struct {
 	Env map[string]string `json:"env,omitempty"`
 }
 
+// StepNotePrefix starts every line a step's executor writes to the task
+// log around the script's own output (who it authenticated as, the
+// cluster, how the script ended), so a reader of the log can tell them
+// apart: `azimuth run` prints the script's lines on stdout and these on
+// stderr. A script line that happens to start with it is taken for a note.
+const StepNotePrefix = "[azimuth] "
+
 // Step statuses.
 const (
 	StepSucceeded = "SUCCESS"
@@ -128,18 +135,23 @@ func Step(ctx context.Context, env *Env, in Input) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The executor's own lines are notes; the script's output goes to
+	// in.Log as it is.
+	notes := &notePrefixer{w: in.Log}
+	noted := in
+	noted.Log = notes
 	res := &StepResult{DelegateID: env.DelegateID, Cluster: p.Cluster, ResourceGroup: p.ResourceGroup, Namespace: p.Namespace, Admin: p.UseClusterAdminCredentials}
 	if id, err := cred.Identity(ctx); err == nil {
 		res.Identity = id
 		res.Warnings = identityWarnings(in.Connector, cred, id)
-		logf(in.Log, "authenticated as %s (tenant %s, object %s)", describeCredential(cred), id.TenantID, id.ObjectID)
+		logf(notes, "authenticated as %s (tenant %s, object %s)", describeCredential(cred), id.TenantID, id.ObjectID)
 		for _, w := range res.Warnings {
-			logf(in.Log, "warning: %s", w.Message)
+			logf(notes, "warning: %s", w.Message)
 		}
 	} else {
 		return nil, err
 	}
-	acc, err := fetchClusterAccess(ctx, cred, p.KubeconfigParams, in)
+	acc, err := fetchClusterAccess(ctx, cred, p.KubeconfigParams, noted)
 	if err != nil {
 		return nil, err
 	}
@@ -189,13 +201,15 @@ func Step(ctx context.Context, env *Env, in Input) (any, error) {
 		return nil, fmt.Errorf("write the script: %w", err)
 	}
 
-	logf(in.Log, "running the script on delegate %s (timeout %s), kubeconfig in $%s", env.DelegateID, timeout, KubeconfigPathVariable)
+	logf(notes, "running the script on delegate %s (timeout %s), kubeconfig in $%s", env.DelegateID, timeout, KubeconfigPathVariable)
 	tail := &tailBuffer{max: StepOutputTail}
 	var out io.Writer = tail
+	scriptLog := &lineEnd{w: in.Log}
 	if in.Log != nil {
-		out = io.MultiWriter(in.Log, tail)
+		out = io.MultiWriter(scriptLog, tail)
 	}
 	code, timedOut, err := runScript(ctx, bash, scriptPath, dir, stepEnv(kcPath, p.Env), out, timeout)
+	scriptLog.finish() // the notes below start on a line of their own
 	res.TokenRequests = requests.Load()
 	res.DurationMillis = time.Since(start).Milliseconds()
 	if err != nil {
@@ -209,12 +223,12 @@ func Step(ctx context.Context, env *Env, in Input) (any, error) {
 	switch {
 	case timedOut:
 		res.Status = StepFailed
-		logf(in.Log, "the script ran out of its %s and was stopped", timeout)
+		logf(notes, "the script ran out of its %s and was stopped", timeout)
 	case code != 0:
 		res.Status = StepFailed
-		logf(in.Log, "the script exited with status %d", code)
+		logf(notes, "the script exited with status %d", code)
 	default:
-		logf(in.Log, "the script succeeded")
+		logf(notes, "the script succeeded")
 	}
 	res.Output, res.OutputTruncated = maskSecrets(tail.String(), in.Secrets), tail.truncated
 	env.logger().Info("script step", "task", in.TaskID, "connector", in.Connector, "cluster", p.Cluster,
@@ -378,6 +392,55 @@ func runScript(ctx context.Context, bash, script, dir string, env []string, out 
 		return -1, true, nil
 	default:
 		return -1, false, fmt.Errorf("run bash: %w", err)
+	}
+}
+
+// notePrefixer writes whole lines (logf's) to w, each starting with
+// StepNotePrefix. A nil w discards.
+type notePrefixer struct{ w io.Writer }
+
+func (n *notePrefixer) Write(p []byte) (int, error) {
+	if n.w == nil {
+		return len(p), nil
+	}
+	text := strings.TrimSuffix(string(p), "\n")
+	var b strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		b.WriteString(StepNotePrefix)
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	if _, err := io.WriteString(n.w, b.String()); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// lineEnd passes the script's output to w and remembers whether it ended
+// a line, so finish can end the last one before the executor's notes (a
+// task log is made of lines; the note would otherwise join the script's
+// last, unterminated one).
+type lineEnd struct {
+	mu      sync.Mutex
+	w       io.Writer
+	pending bool // bytes written since the last newline
+}
+
+func (l *lineEnd) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(p) > 0 {
+		l.pending = p[len(p)-1] != '\n'
+	}
+	return l.w.Write(p)
+}
+
+func (l *lineEnd) finish() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pending && l.w != nil {
+		_, _ = io.WriteString(l.w, "\n")
+		l.pending = false
 	}
 }
 

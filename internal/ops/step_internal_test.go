@@ -1,8 +1,12 @@
 package ops
 
 import (
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTailMasking(t *testing.T) {
@@ -52,5 +56,57 @@ func TestParseClusterAccess(t *testing.T) {
 				t.Errorf("%+v %v", acc, err)
 			}
 		})
+	}
+}
+
+// TestSweepStaleStepDirs: only this user's azimuth-step-* directories
+// older than the cutoff go; younger ones (a step running on another
+// delegate), files, symlinks and other names stay.
+func TestSweepStaleStepDirs(t *testing.T) {
+	base, elsewhere := t.TempDir(), t.TempDir()
+	old := time.Now().Add(-StepDirMaxAge - time.Hour)
+	mk := func(name string, mtime time.Time) string {
+		p := filepath.Join(base, name)
+		if err := os.MkdirAll(filepath.Join(p, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "kubeconfig"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale1, stale2 := mk("azimuth-step-111", old), mk("azimuth-step-222", old)
+	running := mk("azimuth-step-333", time.Now())
+	other := mk("something-else", old)
+	file := filepath.Join(base, "azimuth-step-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(file, old, old)
+	target := filepath.Join(elsewhere, "keep")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "azimuth-step-link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Lchown(link, os.Getuid(), os.Getgid())
+
+	if n := sweepStepDirs(slog.New(slog.DiscardHandler), []string{base, filepath.Join(base, "missing")}, time.Now().Add(-StepDirMaxAge)); n != 2 {
+		t.Errorf("removed %d, want 2", n)
+	}
+	for _, p := range []string{stale1, stale2} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s is still there: %v", p, err)
+		}
+	}
+	for _, p := range []string{running, other, file, link, target} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s was removed: %v", p, err)
+		}
 	}
 }

@@ -303,6 +303,23 @@ func TestStepExitCodeTimeoutAndCancel(t *testing.T) {
 			t.Errorf("%+v", out)
 		}
 	})
+	t.Run("notes and script lines in the log", func(t *testing.T) {
+		_, _, log := runStep(t, env, c, ops.StepParams{KubeconfigParams: base, Script: "echo one; printf 'two, no newline'"}, time.Minute)
+		var script, notes []string
+		for _, line := range strings.Split(strings.TrimSuffix(log, "\n"), "\n") {
+			if strings.HasPrefix(line, ops.StepNotePrefix) {
+				notes = append(notes, strings.TrimPrefix(line, ops.StepNotePrefix))
+			} else {
+				script = append(script, line)
+			}
+		}
+		if strings.Join(script, "|") != "one|two, no newline" {
+			t.Errorf("script lines %q in log:\n%s", script, log)
+		}
+		if len(notes) < 3 || !strings.HasPrefix(notes[0], "authenticated as") || notes[len(notes)-1] != "the script succeeded" {
+			t.Errorf("notes %q in log:\n%s", notes, log)
+		}
+	})
 	t.Run("secret masked in the output", func(t *testing.T) {
 		_, out, log := runStep(t, env, c, ops.StepParams{KubeconfigParams: base, Script: "echo " + ownerSecret}, time.Minute)
 		if strings.Contains(out.Output, ownerSecret) || strings.Contains(log, ownerSecret) || !strings.Contains(log, engine.Mask) {

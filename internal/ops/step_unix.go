@@ -3,6 +3,8 @@
 package ops
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
 	"syscall"
 )
@@ -18,4 +20,10 @@ func signalGroup(pgid int, kill bool) error {
 		sig = syscall.SIGKILL
 	}
 	return syscall.Kill(-pgid, sig)
+}
+
+// ownedByMe reports whether this process's user owns the file.
+func ownedByMe(info fs.FileInfo) bool {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }
