@@ -72,8 +72,8 @@ type Retester struct {
 	// replica. nil: always (one process). Re-tests on secret change run
 	// where the change was made, whatever Leader says.
 	Leader func(ctx context.Context) bool
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Logger *slog.Logger
+	Now    func() time.Time
 
 	mu      sync.Mutex
 	pending map[store.ConnectorID]bool
