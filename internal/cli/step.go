@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -39,8 +41,11 @@ account's credential) from the delegate running the step, so neither
 kubelogin nor the Azure CLI is needed on the delegate.
 
 The script is the arguments after --, or --file FILE (- for standard input).
-The step's output is printed when it ends; azimuth run exits with the
-script's exit code (7 when it was stopped by --timeout).
+Its output is printed as it runs (followed from the task's log, secrets
+masked): the script's lines on stdout, Azimuth's notes ([azimuth] ...) on
+stderr. With -o json or yaml only the result is printed, at the end.
+azimuth run exits with the script's exit code (7 when it was stopped by
+--timeout).
 
 A connector that inherits the delegate's managed identity needs
 --delegate-selector naming delegates that run in the AKS cluster.
@@ -92,16 +97,31 @@ A connector that inherits the delegate's managed identity needs
 			defer cancel()
 			q := scopeQuery(c, t)
 			q.Set("connectorRef", conn)
+			// The step's task id is ours, so its log can be followed while
+			// the request waits for the step's end.
+			taskID := newStepTaskID()
 			body := map[string]any{
 				"subscriptionId": p.SubscriptionID, "resourceGroup": p.ResourceGroup, "cluster": p.Cluster,
 				"namespace": p.Namespace, "useClusterAdminCredentials": p.UseClusterAdminCredentials,
 				"script": script, "timeoutSeconds": int(timeout.Seconds()), "env": extra, "delegateSelectors": selectors,
+				"taskId": taskID,
 			}
-			var out struct {
+			type result struct {
 				TaskID string `json:"taskId"`
 				ops.StepResult
 			}
-			if _, err := c.Do(ctx, client.Request{Method: http.MethodPost, Path: "/ng/api/azimuth/steps", Query: q, JSON: body}, &out); err != nil {
+			posted := make(chan error, 1)
+			var out result
+			go func() {
+				_, err := c.Do(ctx, client.Request{Method: http.MethodPost, Path: "/ng/api/azimuth/steps", Query: q, JSON: body}, &out)
+				posted <- err
+			}()
+			var f *stepFollower
+			if pr.format == formatTable {
+				f = &stepFollower{c: c, id: taskID, stdout: s.out, stderr: s.err}
+			}
+			err = f.follow(ctx, posted)
+			if err != nil {
 				return err
 			}
 			if done, err := pr.structured(out); done {
@@ -109,9 +129,16 @@ A connector that inherits the delegate's managed identity needs
 					return err
 				}
 			} else {
-				fmt.Fprint(s.out, out.Output)
-				if out.OutputTruncated {
-					fmt.Fprintln(s.err, "(output truncated to its last 64 KiB)")
+				if !f.complete() {
+					// The log could not be followed (or not to its end):
+					// the result carries the output's last 64 KiB.
+					if f.printed > 0 {
+						fmt.Fprintln(s.err, "(the log could not be followed to its end; the output's last 64 KiB follow)")
+					}
+					fmt.Fprint(s.out, out.Output)
+					if out.OutputTruncated {
+						fmt.Fprintln(s.err, "(output truncated to its last 64 KiB)")
+					}
 				}
 				for _, w := range out.Warnings {
 					fmt.Fprintln(s.err, "warning:", w.Message)
@@ -138,6 +165,104 @@ A connector that inherits the delegate's managed identity needs
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop the script after this long (default 10m, at most 1h)")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the script from FILE (- for standard input)")
 	return cmd
+}
+
+// newStepTaskID returns a random task id in the server's form (tsk_ and
+// 24 hex digits).
+func newStepTaskID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "tsk_" + hex.EncodeToString(b[:])
+}
+
+// stepFollowEvery is how often azimuth run reads the step's task log.
+const stepFollowEvery = 300 * time.Millisecond
+
+// stepLogCap is the most log lines the server returns for a task
+// (GET /ng/api/azimuth/tasks/{id}); a log that long is not followed to
+// its end.
+const stepLogCap = 10000
+
+// stepFollower prints a step's task log as it grows: the script's lines
+// on stdout, the executor's notes (ops.StepNotePrefix) on stderr. A nil
+// follower only waits.
+type stepFollower struct {
+	c              *client.Client
+	id             string
+	stdout, stderr io.Writer
+	last           int64 // the last line printed
+	printed        int
+	seen           bool // the task was found at least once
+	broken         bool // reading the log failed: stop following
+	capped         bool // the log reached stepLogCap lines
+}
+
+// follow reads the log every stepFollowEvery until posted (the step's
+// request) answers, then once more for the last lines, and returns the
+// request's error.
+func (f *stepFollower) follow(ctx context.Context, posted <-chan error) error {
+	if f == nil {
+		select {
+		case err := <-posted:
+			return err
+		case <-ctx.Done():
+			return <-posted // the request ends with ctx
+		}
+	}
+	tick := time.NewTicker(stepFollowEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-posted:
+			if err == nil {
+				f.poll(ctx)
+			}
+			return err
+		case <-ctx.Done():
+			return <-posted
+		case <-tick.C:
+			f.poll(ctx)
+		}
+	}
+}
+
+// poll prints the lines after the last one printed. Not found means not
+// queued yet; any other failure (a server without a delegate hub, a key
+// that may not read tasks) stops following, and the output is printed
+// from the result instead.
+func (f *stepFollower) poll(ctx context.Context) {
+	if f.broken || f.capped {
+		return
+	}
+	d, err := f.c.GetTask(ctx, f.id)
+	switch {
+	case client.IsNotFound(err):
+		return
+	case err != nil:
+		f.broken = true
+		return
+	}
+	f.seen = true
+	for _, l := range d.Logs {
+		if l.Seq <= f.last {
+			continue
+		}
+		f.last = l.Seq
+		f.printed++
+		if strings.HasPrefix(l.Line, ops.StepNotePrefix) {
+			fmt.Fprintln(f.stderr, l.Line)
+		} else {
+			fmt.Fprintln(f.stdout, l.Line)
+		}
+	}
+	if len(d.Logs) >= stepLogCap {
+		f.capped = true
+	}
+}
+
+// complete reports whether the whole output was printed from the log.
+func (f *stepFollower) complete() bool {
+	return f != nil && f.seen && !f.broken && !f.capped
 }
 
 func readScript(s *streams, file string, args []string) (string, error) {

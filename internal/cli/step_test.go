@@ -12,15 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/azimuthcd/azimuth/internal/azure"
 	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/client"
+	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/config"
-	"github.com/azimuthcd/azimuth/internal/engine"
+	"github.com/azimuthcd/azimuth/internal/delegate"
 	"github.com/azimuthcd/azimuth/internal/ops"
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/server"
-	"github.com/azimuthcd/azimuth/internal/task"
 	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
@@ -33,13 +32,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// inProcessDelegate stands in for the delegate hub: it runs a task with
-// the engine of a delegate on the simulated host delegate-host (secrets
-// resolved by the server's services, as the hub sends them).
-type inProcessDelegate struct{ eng *engine.Engine }
-
-func (d inProcessDelegate) Dispatch(ctx context.Context, spec task.Spec, id string, timeout time.Duration) (*task.Result, error) {
-	return d.eng.RunLocal(ctx, spec, id, timeout, nil)
+// stepAgent runs a real delegate (NewAgent, what `azimuth delegate`
+// runs) in-process against srv, its Azure factory on the simulated host
+// delegate-host; kubernetes says whether it believes it runs in a pod
+// (KUBERNETES_SERVICE_HOST), which the hub requires of a managed-identity
+// step's delegate.
+func stepAgent(t *testing.T, srv *server.Server, o *cloud.Override, token, name string, tags []string, kubernetes bool) *delegate.Agent {
+	t.Helper()
+	getenv := func(k string) string {
+		if k == "KUBERNETES_SERVICE_HOST" && kubernetes {
+			return "10.0.0.1"
+		}
+		return ""
+	}
+	a, closeFactory, err := NewAgent(context.Background(), AgentConfig{Server: srv.URL(), Token: token, Name: name, Tags: tags, Override: o, Getenv: getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = a.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		closeFactory()
+	})
+	return a
 }
 
 const (
@@ -48,7 +66,9 @@ const (
 )
 
 // TestRunAndAKSCommands drives the commands against a real server whose
-// clouds are the simulator's, with an in-process delegate.
+// clouds are the simulator's, with two real delegates connected to its
+// hub (selectors, the managed-identity rule and the task log are the
+// hub's own).
 func TestRunAndAKSCommands(t *testing.T) {
 	testenv.Kubectl(t)
 	dir := isolate(t)
@@ -79,14 +99,27 @@ func TestRunAndAKSCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	df, err := azure.NewFactory(azure.Options{Override: o, ManagedIdentity: true})
+	admin := srv.AdminKey.Reveal()
+	// Two real delegates through the server's hub: "vm" (no tags, not in
+	// Kubernetes) and "pod" (tags aks and delegate-host, in Kubernetes).
+	api, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: admin, Account: "acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(df.Close)
-	srv.Engine.SetDispatcher(inProcessDelegate{engine.New(engine.Deps{Secrets: srv.Services.Secrets, Env: ops.NewEnv(nil, df, "dlg_cli")})})
+	_, tok, err := api.CreateDelegateToken(context.Background(), client.Scope{}, "cli-steps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := stepAgent(t, srv, o, tok, "vm", nil, false)
+	pod := stepAgent(t, srv, o, tok, "pod", []string{"aks", "delegate-host"}, true)
+	for vm.ID() == "" || pod.ID() == "" {
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
+	}
 
-	admin := srv.AdminKey.Reveal()
 	cli := func(args ...string) result {
 		t.Helper()
 		return runWith("", append([]string{"--server", srv.URL(), "--api-key", admin}, args...)...)
@@ -178,13 +211,23 @@ func TestRunAndAKSCommands(t *testing.T) {
 	})
 	script := "export KUBECONFIG=${HARNESS_KUBE_CONFIG_PATH}; kubectl get pods -n default"
 	t.Run("run with a service principal", func(t *testing.T) {
-		for cl, pod := range map[string]string{"aks-local": "api-7d9c8b-abcde", "aks-aad": "web-6f7b9d-klmno"} {
+		for cl, podName := range map[string]string{"aks-local": "api-7d9c8b-abcde", "aks-aad": "web-6f7b9d-klmno"} {
 			r := ok(append([]string{"run", "--connector", "aks_sp", "--cluster", cl, "--namespace", "default"}, append(cluster, "--", script)...)...)
-			if !strings.Contains(r.out, pod) || !strings.Contains(r.err, "on delegate dlg_cli: exit code 0") || strings.Contains(r.out+r.err, ownerValue) {
+			ranOn := strings.Contains(r.err, "on delegate "+vm.ID()+": exit code 0") || strings.Contains(r.err, "on delegate "+pod.ID()+": exit code 0")
+			if !strings.Contains(r.out, podName) || !ranOn || strings.Contains(r.out+r.err, ownerValue) {
 				t.Errorf("%s: %s", cl, r)
 			}
+			// The script's lines on stdout, Azimuth's notes on stderr.
+			if strings.Contains(r.out, ops.StepNotePrefix) || !strings.Contains(r.err, ops.StepNotePrefix+"authenticated as") {
+				t.Errorf("%s: notes and output mixed: %s", cl, r)
+			}
 		}
-		r := cli(append([]string{"run", "--connector", "aks_sp", "--cluster", "aks-local"}, append(cluster, "--", "echo failing; exit 5")...)...)
+		// A selector no delegate carries: refused, naming it.
+		r := cli(append([]string{"run", "--connector", "aks_sp", "--cluster", "aks-local", "--delegate-selector", "gpu"}, append(cluster, "--", "echo never")...)...)
+		if r.code == 0 || strings.Contains(r.out, "never") || !strings.Contains(r.err, "gpu") {
+			t.Errorf("selector gpu: %s", r)
+		}
+		r = cli(append([]string{"run", "--connector", "aks_sp", "--cluster", "aks-local"}, append(cluster, "--", "echo failing; exit 5")...)...)
 		if r.code != 5 || !strings.Contains(r.out, "failing") {
 			t.Errorf("exit code: %s", r)
 		}
@@ -195,8 +238,49 @@ func TestRunAndAKSCommands(t *testing.T) {
 			t.Errorf("%s", r)
 		}
 		r = ok(append([]string{"run", "--connector", "aks_mi", "--cluster", "aks-aad", "--delegate-selector", "aks"}, append(cluster, "--", script)...)...)
-		if !strings.Contains(r.out, "web-6f7b9d-klmno") {
+		if !strings.Contains(r.out, "web-6f7b9d-klmno") || !strings.Contains(r.err, "on delegate "+pod.ID()+":") {
 			t.Errorf("%s", r)
+		}
+		// A selector that matches no delegate: the hub refuses the step
+		// before it runs, whatever the CLI checks.
+		r = cli(append([]string{"run", "--connector", "aks_mi", "--cluster", "aks-aad", "--delegate-selector", "nosuch"}, append(cluster, "--", "echo never")...)...)
+		if r.code == 0 || strings.Contains(r.out, "never") || !strings.Contains(r.err, "nosuch") {
+			t.Errorf("selector nosuch: %s", r)
+		}
+	})
+	t.Run("output is streamed while the step runs", func(t *testing.T) {
+		gate := filepath.Join(dir, "gate")
+		var out, errb syncBuf
+		done := make(chan int, 1)
+		args := append([]string{"--server", srv.URL(), "--api-key", admin, "run", "--connector", "aks_sp", "--cluster", "aks-local"}, cluster...)
+		args = append(args, "--", "echo first-line; while [ ! -e "+gate+" ]; do sleep 0.05; done; echo second-line")
+		go func() { done <- Main(context.Background(), args, strings.NewReader(""), &out, &errb) }()
+		// The script waits for the gate, which is made only once its
+		// first line has reached azimuth run's stdout: so that line was
+		// printed while the step still ran.
+		deadline := time.After(2 * time.Minute)
+		for !strings.Contains(out.String(), "first-line") {
+			select {
+			case code := <-done:
+				t.Fatalf("the step ended (exit %d) without its first line printed: %s %s", code, out.String(), errb.String())
+			case <-deadline:
+				t.Fatalf("no first line: stdout %q stderr %q", out.String(), errb.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		if strings.Contains(out.String(), "second-line") {
+			t.Fatal("the second line came before the gate")
+		}
+		if err := os.WriteFile(gate, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case code := <-done:
+			if code != 0 || out.String() != "first-line\nsecond-line\n" {
+				t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+			}
+		case <-deadline:
+			t.Fatalf("the step did not end: %q %q", out.String(), errb.String())
 		}
 	})
 }
