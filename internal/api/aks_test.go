@@ -71,6 +71,15 @@ func TestConnectorUseRoles(t *testing.T) {
 			t.Errorf("step result: %s", r)
 		}
 	}
+	// A taskId of the client's own must have the server's form.
+	bad := map[string]any{}
+	for k, v := range step {
+		bad[k] = v
+	}
+	bad["taskId"] = "tsk_../../x"
+	if r := e.req("POST", "/ng/api/azimuth/steps"+aq("connectorRef", "owner"), editor, bad); r.Status != 400 || !strings.Contains(string(r.Raw), "taskId") {
+		t.Errorf("bad taskId: %s", r)
+	}
 	// Listing stays a read.
 	for _, path := range []string{
 		"/ng/api/azimuth/aks/clusters" + aq("connectorRef", "owner", "subscriptionId", acrSub),

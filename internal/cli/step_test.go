@@ -248,6 +248,19 @@ func TestRunAndAKSCommands(t *testing.T) {
 			t.Errorf("selector nosuch: %s", r)
 		}
 	})
+	t.Run("a task id in use is refused", func(t *testing.T) {
+		q := url.Values{"connectorRef": {"aks_sp"}}
+		body := map[string]any{"subscriptionId": demoSubID, "resourceGroup": "rg-containers", "cluster": "aks-local",
+			"script": "echo once", "taskId": "tsk_0123456789abcdef01234567"}
+		var out ops.StepResult
+		if _, err := api.Do(ctx, client.Request{Method: http.MethodPost, Path: "/ng/api/azimuth/steps", Query: q, JSON: body}, &out); err != nil || !strings.Contains(out.Output, "once") {
+			t.Fatalf("%v %+v", err, out)
+		}
+		_, err := api.Do(ctx, client.Request{Method: http.MethodPost, Path: "/ng/api/azimuth/steps", Query: q, JSON: body}, &out)
+		if !client.IsConflict(err) || !strings.Contains(err.Error(), "already in use") {
+			t.Errorf("the same task id again: %v", err)
+		}
+	})
 	t.Run("output is streamed while the step runs", func(t *testing.T) {
 		gate := filepath.Join(dir, "gate")
 		var out, errb syncBuf
