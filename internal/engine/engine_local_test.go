@@ -233,3 +233,50 @@ func TestMasker(t *testing.T) {
 		t.Fatalf("writer output %q", out.String())
 	}
 }
+
+// TestMaskerQuotedForms: values holding what JSON escapes (<, >, &),
+// quotes and newlines are masked as they are, line by line, JSON-quoted
+// both ways (escaping HTML characters or not), Go-quoted, and in base64 —
+// the whole value and each of its lines.
+func TestMaskerQuotedForms(t *testing.T) {
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	jsonHTML := func(s string) string { b, _ := json.Marshal(s); return string(b[1 : len(b)-1]) }
+	jsonPlain := func(s string) string {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s)
+		out := strings.TrimSuffix(buf.String(), "\n")
+		return out[1 : len(out)-1]
+	}
+	goQuoted := func(s string) string { q := fmt.Sprintf("%q", s); return q[1 : len(q)-1] }
+	for _, tc := range []struct {
+		name, value string
+	}{
+		{"html characters", "p<a>ss&word"},
+		{"quotes", `say "hi" it's`},
+		{"html and quotes over lines", "first<line>&\"one\"\nsecond\tline&two"},
+		{"crlf lines", "alpha-line-1\r\nbeta<line>-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMasker([][]byte{[]byte(tc.value)})
+			forms := map[string]string{"as is": tc.value, "json": jsonHTML(tc.value), "json without html escaping": jsonPlain(tc.value),
+				"go quoted": goQuoted(tc.value), "base64": b64(tc.value)}
+			for i, line := range strings.Split(strings.ReplaceAll(tc.value, "\r\n", "\n"), "\n") {
+				if !strings.Contains(tc.value, "\n") {
+					break
+				}
+				forms[fmt.Sprintf("line %d", i)] = line
+				forms[fmt.Sprintf("line %d json", i)] = jsonHTML(line)
+				forms[fmt.Sprintf("line %d go quoted", i)] = goQuoted(line)
+				forms[fmt.Sprintf("line %d base64", i)] = b64(line)
+			}
+			for name, f := range forms {
+				got := m.Mask("x " + f + " y")
+				if strings.Contains(got, f) || !strings.Contains(got, Mask) {
+					t.Errorf("%s form %q: masked to %q", name, f, got)
+				}
+			}
+		})
+	}
+}

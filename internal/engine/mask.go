@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -17,9 +18,11 @@ const Mask = "**************"
 // line of a multi-line value) would mask ordinary text everywhere.
 const minMasked = 4
 
-// Masker replaces secret values in text: each value as it is, each line of
-// a multi-line value, its JSON-quoted form and its base64 encodings
-// (standard and URL, padded or not).
+// Masker replaces secret values in text: each value as it is and each
+// line of a multi-line value, each of them also in its quoted forms (JSON
+// as encoding/json writes it, with <, > and & escaped, and without that
+// escaping; Go's strconv.Quote) and its base64 encodings (standard and
+// URL, padded or not).
 type Masker struct {
 	needles []string // longest first, so a value masks before its parts
 }
@@ -33,20 +36,26 @@ func NewMasker(values [][]byte) *Masker {
 			set[s] = true
 		}
 	}
+	forms := func(s string) {
+		add(s)
+		for _, q := range quotedForms(s) {
+			add(q)
+		}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			add(enc.EncodeToString([]byte(s)))
+		}
+	}
 	for _, v := range values {
 		if len(v) == 0 {
 			continue
 		}
 		s := string(v)
-		add(s)
-		for _, line := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
-			add(line)
-		}
-		if q, err := json.Marshal(s); err == nil {
-			add(strings.Trim(string(q), `"`))
-		}
-		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-			add(enc.EncodeToString(v))
+		forms(s)
+		if lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n"); len(lines) > 1 {
+			for _, line := range lines {
+				forms(line)
+				forms(strings.TrimSpace(line))
+			}
 		}
 	}
 	m := &Masker{needles: make([]string, 0, len(set))}
@@ -60,6 +69,31 @@ func NewMasker(values [][]byte) *Masker {
 		return m.needles[i] < m.needles[j]
 	})
 	return m
+}
+
+// quotedForms are s inside quotes, without the quotes: as encoding/json
+// writes it (escaping <, > and &), as JSON without that escaping, and as
+// strconv.Quote writes it. Forms equal to s are left out.
+func quotedForms(s string) []string {
+	var out []string
+	keep := func(q string) {
+		if len(q) >= 2 && q[0] == '"' && q[len(q)-1] == '"' {
+			if q = q[1 : len(q)-1]; q != s {
+				out = append(out, q)
+			}
+		}
+	}
+	if b, err := json.Marshal(s); err == nil {
+		keep(string(b))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(s) == nil {
+		keep(strings.TrimSuffix(buf.String(), "\n"))
+	}
+	keep(strconv.Quote(s))
+	return out
 }
 
 // Mask returns s with every secret fragment replaced.
