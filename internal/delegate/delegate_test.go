@@ -26,6 +26,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/store"
 	"github.com/azimuthcd/azimuth/internal/store/sqlstore"
 	"github.com/azimuthcd/azimuth/internal/task"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 const planted = "planted-delegate-secret-7f3a9c"
@@ -48,11 +49,27 @@ type fixture struct {
 	acc   scope.Scope
 	ended chan struct{} // of the last agent started
 	down  atomic.Bool   // the server answers 502 to everything
+	// intercept, if set, sees every call first; true means it answered.
+	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
+	polls     atomic.Int64 // polls being served now
 }
+
+// dialects are the stores the hub's tests run on.
+var dialects = []string{"sqlite", "postgres"}
 
 func newFixture(t *testing.T, o delegate.HubOptions, with ...func(*sqlstore.Store, *delegate.HubOptions)) *fixture {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: filepath.Join(t.TempDir(), "a.db")})
+	return newFixtureOn(t, "sqlite", o, with...)
+}
+
+// newFixtureOn is newFixture on SQLite or a fresh PostgreSQL database.
+func newFixtureOn(t *testing.T, dialect string, o delegate.HubOptions, with ...func(*sqlstore.Store, *delegate.HubOptions)) *fixture {
+	t.Helper()
+	url := filepath.Join(t.TempDir(), "a.db")
+	if dialect == "postgres" {
+		url = testenv.Postgres(t)
+	}
+	st, err := sqlstore.Open(context.Background(), sqlstore.Options{URL: url})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +99,13 @@ func newFixture(t *testing.T, o delegate.HubOptions, with ...func(*sqlstore.Stor
 		if f.down.Load() {
 			http.Error(w, "away", http.StatusBadGateway)
 			return
+		}
+		if fn := f.intercept.Load(); fn != nil && (*fn)(w, r) {
+			return
+		}
+		if r.URL.Path == protocol.PathPoll {
+			f.polls.Add(1)
+			defer f.polls.Add(-1)
 		}
 		mux.ServeHTTP(w, r)
 	}))

@@ -79,7 +79,11 @@ func (h *Hub) ListTokens(ctx context.Context, p access.Principal, sc scope.Scope
 }
 
 // RevokeToken revokes a token: its delegates are refused at their next
-// call and get no more tasks.
+// call, claim nothing more (the claim itself checks the token), no longer
+// count as connected, and their waiting polls end at once (on every
+// replica: the polls are woken and re-read the token). Tasks they run keep
+// their leases until their next extension is refused: a task never runs on
+// two delegates at once.
 func (h *Hub) RevokeToken(ctx context.Context, p access.Principal, id string) (store.DelegateToken, error) {
 	t, err := h.st.GetDelegateToken(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -94,12 +98,18 @@ func (h *Hub) RevokeToken(ctx context.Context, p access.Principal, id string) (s
 		}
 		return store.DelegateToken{}, err
 	}
+	now := h.now()
 	err = h.audited(ctx, p, "delegatetoken.revoke", t.Scope, id, "name "+t.Name, func(ctx context.Context) error {
-		return h.st.RevokeDelegateToken(ctx, id, h.now())
+		if err := h.st.RevokeDelegateToken(ctx, id, now); err != nil {
+			return err
+		}
+		return h.st.StopTokenDelegates(ctx, id, now)
 	})
 	if err != nil {
 		return store.DelegateToken{}, err
 	}
+	h.notify()
+	h.signal(ctx, signalQueued, "revoked "+id)
 	return h.st.GetDelegateToken(ctx, id)
 }
 

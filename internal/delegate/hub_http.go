@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -25,6 +26,7 @@ const (
 	maxLogLine     = 16 << 10
 	maxTags        = 64
 	maxConcurrency = 1024
+	offerParallel  = 8 // tasks of one poll answer whose secrets resolve at once
 )
 
 type secretValue struct {
@@ -299,15 +301,21 @@ func (h *Hub) heartbeat(r *http.Request, s session) (any, error) {
 }
 
 // poll claims tasks for the delegate, waiting up to the poll timeout for
-// one to be queued.
+// one to be queued. It asks for no more than the delegate's registered
+// concurrency, however many it asks for. It ends early when the token is
+// revoked (a revocation wakes every poll), and hands back what it claimed
+// if the delegate's request ended before the answer could reach it.
 func (h *Hub) poll(r *http.Request, s session) (any, error) {
 	var req protocol.PollRequest
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	if req.Max <= 0 {
-		req.Max = 1
+	received := h.now()
+	limit := s.delegate.Concurrency
+	if limit <= 0 {
+		limit = 1
 	}
+	req.Max = min(max(req.Max, 1), limit)
 	ctx, cancel := context.WithTimeout(r.Context(), h.opts.PollTimeout)
 	defer cancel()
 	tick := time.NewTicker(h.opts.Recheck)
@@ -319,21 +327,9 @@ func (h *Hub) poll(r *http.Request, s session) (any, error) {
 			return nil, err
 		}
 		if len(got) > 0 {
-			out := protocol.PollResponse{Tasks: make([]protocol.Task, 0, len(got))}
-			for _, t := range got {
-				pt, err := h.offer(context.WithoutCancel(ctx), t)
-				if err != nil {
-					h.log.Warn("task failed before it reached its delegate", "task", t.ID, "delegate", s.delegate.Name, "err", err)
-					b, _ := json.Marshal(task.ErrorFrom(err))
-					_, _ = h.st.EndTask(context.WithoutCancel(ctx), t.ID, store.TaskFailed, b, h.now())
-					h.ended(t.ID)
-					h.signal(ctx, signalEnded, t.ID)
-					continue
-				}
-				out.Tasks = append(out.Tasks, pt)
-			}
-			if len(out.Tasks) > 0 {
-				return out, nil
+			out, err := h.deliver(r, s, got, received)
+			if err != nil || len(out.Tasks) > 0 {
+				return out, err
 			}
 			continue
 		}
@@ -345,13 +341,133 @@ func (h *Hub) poll(r *http.Request, s session) (any, error) {
 		case <-wake:
 		case <-tick.C:
 		}
+		if err := h.stillValid(r.Context(), s); err != nil {
+			return nil, err
+		}
 	}
 }
 
-// offer builds the protocol task of a claim, with its secrets.
-func (h *Hub) offer(ctx context.Context, t store.Task) (protocol.Task, error) {
+// stillValid re-reads the token of a waiting poll: a revoked one ends it
+// (and its delegate) at once.
+func (h *Hub) stillValid(ctx context.Context, s session) error {
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	t, err := h.st.GetDelegateToken(ctx, s.token.ID)
+	if err != nil {
+		return fmt.Errorf("check delegate token %s: %w", s.token.ID, err)
+	}
+	if !t.Revoked() {
+		return nil
+	}
+	sctx, scancel := bounded(ctx)
+	_ = h.st.StopDelegate(sctx, s.delegate.ID, h.now())
+	scancel()
+	return perr(http.StatusForbidden, protocol.CodeTokenRevoked, failure.Forbidden,
+		"delegate token %q was revoked at %s", t.Name, t.RevokedAt.UTC().Format(time.RFC3339))
+}
+
+// deliver turns claimed tasks into the poll's answer, with their secrets
+// resolved for this delegate alone. A task whose secrets cannot be
+// resolved fails at once. When the token was revoked since the poll began,
+// or the delegate's request ended (its process stopping) before the answer
+// was ready, every claimed task is handed back without using an attempt:
+// none reached the delegate.
+func (h *Hub) deliver(r *http.Request, s session, got []store.Task, received time.Time) (protocol.PollResponse, error) {
+	out := protocol.PollResponse{Tasks: make([]protocol.Task, 0, len(got))}
+	if err := h.stillValid(r.Context(), s); err != nil {
+		h.handBack(r.Context(), s, got, "the delegate's token was revoked before the tasks reached it")
+		return out, err
+	}
+	// Secrets are resolved side by side, each well within the lease the
+	// claim started.
+	offers := make([]struct {
+		pt  protocol.Task
+		err error
+	}, len(got))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, offerParallel)
+	for i, t := range got {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			octx, cancel := context.WithTimeout(r.Context(), h.opts.Lease/2)
+			defer cancel()
+			offers[i].pt, offers[i].err = h.offer(octx, t, received)
+		}()
+	}
+	wg.Wait()
+	var pending []store.Task
+	for i, t := range got {
+		pt, err := offers[i].pt, offers[i].err
+		if err != nil && r.Context().Err() == nil {
+			h.log.Warn("task failed before it reached its delegate", "task", t.ID, "delegate", s.delegate.Name, "err", err)
+			b, _ := json.Marshal(task.ErrorFrom(err))
+			ectx, ecancel := bounded(r.Context())
+			_, _ = h.st.EndTask(ectx, t.ID, store.TaskFailed, b, h.now())
+			ecancel()
+			h.ended(t.ID)
+			h.signal(r.Context(), signalEnded, t.ID)
+			continue
+		}
+		pending = append(pending, t)
+		if err == nil {
+			out.Tasks = append(out.Tasks, pt)
+		}
+	}
+	if err := r.Context().Err(); err != nil {
+		for _, pt := range out.Tasks {
+			for _, sec := range pt.Secrets {
+				sec.Wipe()
+			}
+		}
+		h.handBack(r.Context(), s, pending, "the delegate's poll ended before the tasks reached it")
+		return protocol.PollResponse{}, fmt.Errorf("the poll of delegate %s ended: %w", s.delegate.Name, err)
+	}
+	return out, nil
+}
+
+// handBack returns claimed tasks to the queue (or ends them, cancelled,
+// if cancellation was asked for meanwhile) without using an attempt.
+func (h *Hub) handBack(ctx context.Context, s session, ts []store.Task, why string) {
+	queued := false
+	for _, t := range ts {
+		rctx, cancel := bounded(ctx)
+		status, err := h.st.ReleaseTask(rctx, t.ID, s.delegate.ID, "not delivered: "+why, h.now())
+		cancel()
+		if err != nil {
+			h.log.Warn("hand back a task that did not reach its delegate", "task", t.ID, "delegate", s.delegate.Name, "err", err)
+			continue
+		}
+		h.log.Info("handed back a task that did not reach its delegate", "task", t.ID, "delegate", s.delegate.Name, "why", why)
+		h.mu.Lock()
+		delete(h.masks, t.ID)
+		h.mu.Unlock()
+		if status == store.TaskQueued {
+			queued = true
+		} else {
+			h.ended(t.ID)
+			h.signal(ctx, signalEnded, t.ID)
+		}
+	}
+	if queued {
+		h.notify()
+		h.signal(ctx, signalQueued, "")
+	}
+}
+
+// offer builds the protocol task of a claim, with its secrets, and keeps
+// their masker for what the delegate sends back. The lease goes as the
+// time left of it (LeaseMillis) and as its end counted from when the poll
+// was received (LeaseEndMillis): the delegate adds the latter to when it
+// sent the poll, which can only be earlier, so its idea of the lease's end
+// is never later than the server's, however long the poll waited and the
+// secrets took.
+func (h *Hub) offer(ctx context.Context, t store.Task, received time.Time) (protocol.Task, error) {
+	now := h.now()
 	pt := protocol.Task{ID: t.ID, Kind: task.Kind(t.Kind), ConnectorVersion: t.ConnectorVersion, Params: t.Params,
-		TimeoutMillis: protocol.Millis(t.Deadline.Sub(h.now())), LeaseMillis: protocol.Millis(h.opts.Lease), Attempt: t.Attempts}
+		TimeoutMillis: protocol.Millis(t.Deadline.Sub(now)), Attempt: t.Attempts}
+	var values [][]byte
 	if len(t.ConnectorDoc) > 0 {
 		pt.Connector = t.ConnectorDoc
 		var c connector.Connector
@@ -364,8 +480,13 @@ func (h *Hub) offer(ctx context.Context, t store.Task) (protocol.Task, error) {
 		}
 		for _, v := range vals {
 			pt.Secrets = append(pt.Secrets, protocol.NewSecret(v.path, v.value.Reveal()))
+			values = append(values, v.value.Reveal())
 		}
 	}
+	h.remember(t, values)
+	now = h.now()
+	pt.LeaseMillis = protocol.Millis(t.LeaseExpires.Sub(now))
+	pt.LeaseEndMillis = protocol.Millis(t.LeaseExpires.Sub(received))
 	return pt, nil
 }
 
@@ -387,6 +508,9 @@ func leaseLost(t store.Task, s session) error {
 	return perr(http.StatusConflict, protocol.CodeLeaseLost, failure.Conflict, "delegate %s no longer holds task %s (it is %s)", s.delegate.Name, t.ID, t.Status)
 }
 
+// extend moves the lease to a lease from now. The answer's LeaseMillis is
+// that lease, counted from when the call arrived: the delegate adds it to
+// when it sent the call.
 func (h *Hub) extend(r *http.Request, s session, id string) (any, error) {
 	until := h.now().Add(h.opts.Lease)
 	cancel, err := h.st.ExtendLease(r.Context(), id, s.delegate.ID, until)
@@ -397,7 +521,7 @@ func (h *Hub) extend(r *http.Request, s session, id string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return protocol.ExtendResponse{LeaseExpiresAt: until, Cancel: cancel}, nil
+	return protocol.ExtendResponse{LeaseExpiresAt: until, LeaseMillis: protocol.Millis(h.opts.Lease), Cancel: cancel}, nil
 }
 
 func (h *Hub) logs(r *http.Request, s session, id string) (any, error) {
@@ -408,15 +532,17 @@ func (h *Hub) logs(r *http.Request, s session, id string) (any, error) {
 	if len(req.Lines) > maxLogLines {
 		return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "at most %d lines per call", maxLogLines)
 	}
-	if _, err := h.heldBy(r.Context(), s, id); err != nil {
+	t, err := h.heldBy(r.Context(), s, id)
+	if err != nil {
 		return nil, err
 	}
+	m := h.maskerFor(r.Context(), t)
 	lines := make([]store.TaskLog, 0, len(req.Lines))
 	for _, l := range req.Lines {
 		if len(l.Line) > maxLogLine {
 			l.Line = l.Line[:maxLogLine]
 		}
-		lines = append(lines, store.TaskLog{Seq: l.Seq, At: l.At, Line: strings.ToValidUTF8(l.Line, "?")})
+		lines = append(lines, store.TaskLog{Seq: l.Seq, At: l.At, Line: m.Mask(strings.ToValidUTF8(l.Line, "?"))})
 	}
 	if err := h.st.AppendTaskLogs(r.Context(), id, lines); err != nil {
 		return nil, err
@@ -442,6 +568,12 @@ func (h *Hub) result(r *http.Request, s session, id string) (any, error) {
 		t.FinishedAt = h.now()
 	}
 	if res.Error != nil {
+		cur, err := h.heldBy(r.Context(), s, id)
+		if err == nil {
+			maskError(h.maskerFor(r.Context(), cur), res.Error)
+		} else if failure.KindOf(err) == failure.Internal {
+			return nil, err
+		}
 		t.Error, _ = json.Marshal(res.Error)
 	}
 	err = h.st.FinishTask(r.Context(), id, s.delegate.ID, t)
@@ -463,14 +595,23 @@ func (h *Hub) release(r *http.Request, s session, id string) (any, error) {
 		return nil, err
 	}
 	note := fmt.Sprintf("delegate %s handed it back: %s", s.delegate.Name, req.Reason)
-	if err := h.st.ReleaseTask(r.Context(), id, s.delegate.ID, note); err != nil {
+	status, err := h.st.ReleaseTask(r.Context(), id, s.delegate.ID, note, h.now())
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			t, _ := h.st.GetTask(r.Context(), id)
 			return nil, leaseLost(t, s)
 		}
 		return nil, err
 	}
-	h.notify()
-	h.signal(r.Context(), signalQueued, "")
+	h.mu.Lock()
+	delete(h.masks, id)
+	h.mu.Unlock()
+	if status == store.TaskQueued {
+		h.notify()
+		h.signal(r.Context(), signalQueued, "")
+	} else {
+		h.ended(id)
+		h.signal(r.Context(), signalEnded, id)
+	}
 	return protocol.Ack{OK: true}, nil
 }

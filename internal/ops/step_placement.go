@@ -7,6 +7,7 @@ import (
 
 	"github.com/azimuthcd/azimuth/internal/connector"
 	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/task"
 )
 
 // The seed's rule for script steps: a step whose connector uses a managed
@@ -14,7 +15,34 @@ import (
 // delegate selector, because the identity it inherits is that delegate's;
 // with a service principal any delegate may run it. The functions below
 // are the rule, for the API (before anything runs) and for the delegate
-// hub (when it picks a delegate).
+// hub: Requirements when it queues a task (the claim then only hands it
+// to a delegate reporting them), ChooseStepDelegates when it checks that
+// a connected delegate can run it and says why none can.
+
+// CapabilityKubernetes is the capability (as a delegate reports it, "true"
+// or "false") of running inside a Kubernetes pod.
+const CapabilityKubernetes = "kubernetes"
+
+// Requirements are the capabilities a delegate must report as "true" to
+// run kind k with connector c: a script step with a managed-identity
+// connector needs a delegate in Kubernetes (AKS).
+func Requirements(k task.Kind, c *connector.Connector) []string {
+	if k == KindStep && usesManagedIdentity(c) {
+		return []string{CapabilityKubernetes}
+	}
+	return nil
+}
+
+// RerunSafe reports whether a task of kind k may be run again on another
+// delegate when the one running it stops answering. A script step may not:
+// a script is not idempotent, and it may have done part of its work.
+func RerunSafe(k task.Kind) bool { return k != KindStep }
+
+// StepDelegateOf describes a registered delegate for the rule from its
+// tags and the capabilities it reported.
+func StepDelegateOf(id, name string, tags []string, caps map[string]string) StepDelegate {
+	return StepDelegate{ID: id, Name: name, Tags: tags, Kubernetes: caps[CapabilityKubernetes] == "true", ManagedIdentity: caps["managedIdentity"]}
+}
 
 // StepDelegate is what the hub knows of a connected delegate for a step.
 type StepDelegate struct {
@@ -45,11 +73,16 @@ func usesManagedIdentity(c *connector.Connector) bool {
 
 // stepSelectors are the selectors a step's delegate must carry: the
 // step's and the connector's.
+// Selectors, like delegate tags, compare case-insensitively.
 func stepSelectors(c *connector.Connector, selectors []string) []string {
 	out := slices.Clone(selectors)
 	if c != nil {
 		out = append(out, c.DelegateSelectors()...)
 	}
+	for i, s := range out {
+		out[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	out = slices.DeleteFunc(out, func(s string) bool { return s == "" })
 	slices.Sort(out)
 	return slices.Compact(out)
 }
@@ -80,7 +113,7 @@ func StepDelegateEligible(c *connector.Connector, selectors []string, d StepDele
 	want := stepSelectors(c, selectors)
 	var missing []string
 	for _, s := range want {
-		if !slices.Contains(d.Tags, s) {
+		if !slices.ContainsFunc(d.Tags, func(t string) bool { return strings.EqualFold(t, s) }) {
 			missing = append(missing, s)
 		}
 	}

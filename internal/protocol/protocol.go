@@ -21,29 +21,47 @@
 //  2. Heartbeat every HeartbeatInterval with the ids of the tasks it runs;
 //     the answer lists tasks to cancel. A delegate that misses heartbeats
 //     for ConnectedWindow is shown as disconnected and gets no new tasks.
-//  3. Poll (long-poll, up to PollTimeout): "give me up to Max tasks". The
-//     server answers as soon as it has claimed at least one task for this
+//  3. Poll (long-poll, up to PollTimeout): "give me up to Max tasks" (the
+//     server gives no more than the Concurrency registered). The server
+//     answers as soon as it has claimed at least one task for this
 //     delegate, or with an empty list at the timeout; the delegate polls
 //     again at once (there is no fixed polling interval). A task is
 //     offered only to a delegate whose tags include every selector of the
-//     task (the connector's delegateSelectors and the step's) and whose
-//     token scope is the task's scope or above it: project connectors may
-//     use project, org and account delegates; account connectors only
-//     account delegates.
-//  4. A polled task is claimed: it carries a lease of LeaseMillis. The
-//     delegate Extends it every third of the lease; the answer says whether
-//     the task was cancelled. If the delegate cannot extend before its
-//     lease runs out it must stop the task itself (the server will have
-//     handed it to another delegate or failed it), so no task ever runs on
-//     two delegates at once.
+//     task (the connector's delegateSelectors and the step's), whose
+//     capabilities include what the task requires (a managed-identity
+//     script step: Kubernetes) and whose token scope is the task's scope
+//     or above it: project connectors may use project, org and account
+//     delegates; account connectors only account delegates. A revoked
+//     token's poll ends at once with CodeTokenRevoked, and its delegates
+//     claim nothing more. If the poll's request ends before the answer is
+//     ready (the delegate is stopping), what it claimed goes back to the
+//     queue without using an attempt.
+//  4. A polled task is claimed with a lease that started when the server
+//     claimed it. Task.LeaseEndMillis is the lease's end counted from when
+//     the server received the poll; the delegate counts it from when it
+//     sent the poll, which is earlier, so its idea of the lease's end is
+//     never later than the server's (only durations cross the wire, never
+//     clock readings). The delegate Extends the lease every third of it
+//     (ExtendResponse.LeaseMillis, counted from when it sent the call);
+//     the answer says whether the task was cancelled. If the delegate
+//     cannot extend it stops the task itself a margin before its lease
+//     runs out (a fifth of the lease, at least a second, at most half of
+//     it): the server hands the task to another delegate or fails it only
+//     once the lease has run out, so no task ever runs on two delegates at
+//     once. A task that is not safe to run again (a script step) gets one
+//     attempt: when its delegate is lost it fails with DelegateLost.
 //  5. Logs: masked lines (secret values, each line of a multi-line value,
-//     their JSON-quoted and base64 forms replaced) with a per-task sequence
-//     number; a retried post stores nothing twice.
+//     their JSON- and Go-quoted and base64 forms replaced) with a per-task
+//     sequence number; a retried post stores nothing twice. The server
+//     masks them (and a result's error) again with the task's secrets.
 //  6. Result: the task.Result. Posting the same result again is a no-op
 //     (idempotent); a result for a task the delegate no longer holds is
 //     refused with CodeLeaseLost.
 //  7. Release hands a claimed task back to the queue (a delegate stopping
-//     on SIGTERM without time to finish); Unregister says goodbye.
+//     on SIGTERM without time to finish; one whose cancellation was asked
+//     for ends CANCELLED instead). A script step is not handed back once it
+//     ran: its delegate posts a failed result saying it stopped. Unregister
+//     says goodbye.
 //
 // # Secrets
 //
@@ -189,10 +207,14 @@ type Task struct {
 	Connector        json.RawMessage `json:"connector,omitempty"`
 	ConnectorVersion int64           `json:"connectorVersion"`
 	Params           json.RawMessage `json:"params,omitempty"`
-	// TimeoutMillis bounds the run; LeaseMillis is the lease just taken.
-	TimeoutMillis int64 `json:"timeoutMs"`
-	LeaseMillis   int64 `json:"leaseMs"`
-	Attempt       int   `json:"attempt"`
+	// TimeoutMillis bounds the run. LeaseMillis is the time left of the
+	// lease when the server answered; LeaseEndMillis the lease's end
+	// counted from when the server received the poll (add it to when the
+	// poll was sent; see Lifecycle 4).
+	TimeoutMillis  int64 `json:"timeoutMs"`
+	LeaseMillis    int64 `json:"leaseMs"`
+	LeaseEndMillis int64 `json:"leaseEndMs,omitempty"`
+	Attempt        int   `json:"attempt"`
 	// Secrets are the connector's resolved secret values, by field path
 	// (connector.SecretUse.Path), decrypted for this delegate only.
 	Secrets []Secret `json:"secrets,omitempty"`
@@ -239,8 +261,12 @@ func (s Secret) GoString() string     { return s.String() }
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // ExtendResponse gives the new lease end and whether to cancel.
+// LeaseExpiresAt is the server's clock (for people); the delegate uses
+// LeaseMillis, the lease counted from when the server received the call,
+// which it adds to when it sent it.
 type ExtendResponse struct {
 	LeaseExpiresAt time.Time `json:"leaseExpiresAt"`
+	LeaseMillis    int64     `json:"leaseMs,omitempty"`
 	Cancel         bool      `json:"cancel"`
 }
 

@@ -59,32 +59,40 @@ type Task struct {
 	ConnectorVersion int64
 	Params           []byte
 	Selectors        []string
-	Status           string
-	DelegateID       string
-	DelegateName     string
-	LeaseExpires     time.Time
-	Attempts         int
-	MaxAttempts      int
-	CancelRequested  bool
-	Output           []byte
-	Error            []byte
-	Note             string // why it went back to the queue, if it did
-	Requester        string
-	CreatedAt        time.Time
-	ClaimedAt        time.Time
-	StartedAt        time.Time
-	FinishedAt       time.Time
-	Deadline         time.Time // past it, a queued or running task fails
+	// Requires are capabilities its delegate must report as "true" (a
+	// managed-identity script step: "kubernetes"); internal/ops decides
+	// them.
+	Requires        []string
+	Status          string
+	DelegateID      string
+	DelegateName    string
+	LeaseExpires    time.Time
+	Attempts        int
+	MaxAttempts     int
+	CancelRequested bool
+	Output          []byte
+	Error           []byte
+	Note            string // why it went back to the queue, if it did
+	Requester       string
+	CreatedAt       time.Time
+	ClaimedAt       time.Time
+	StartedAt       time.Time
+	FinishedAt      time.Time
+	Deadline        time.Time // past it, a queued or running task fails
 }
 
 // Claim asks for queued tasks a delegate may run: tasks whose scope lies
-// in the delegate's scope (or below) and whose every selector is among its
-// tags, oldest first.
+// in the delegate's scope (or below), whose every selector is among its
+// tags and whose every requirement among its capabilities, oldest first.
+// A delegate whose token is revoked claims nothing, and a task whose
+// cancellation was asked for is never claimed.
 type Claim struct {
 	DelegateID   string
 	DelegateName string
 	Scope        scope.Scope
 	Tags         []string
+	// Capabilities are the capabilities the delegate reports as "true".
+	Capabilities []string
 	Lease        time.Duration
 	Now          time.Time
 	Max          int
@@ -109,8 +117,18 @@ type TaskLog struct {
 
 // Expired is what ExpireTasks did.
 type Expired struct {
-	Requeued []Task // leases that ran out with attempts left
-	Failed   []Task // leases out of attempts, or deadlines passed
+	Requeued  []Task // leases that ran out with attempts left
+	Failed    []Task // leases out of attempts, or deadlines passed
+	Cancelled []Task // cancellation asked for and the lease ran out (or handed back)
+}
+
+// QueuedGroup is a set of queued tasks that need the same delegates:
+// the same scope, selectors and requirements.
+type QueuedGroup struct {
+	Scope     scope.Scope
+	Selectors []string
+	Requires  []string
+	Count     int
 }
 
 // DelegateTokens stores delegate tokens.
@@ -135,6 +153,20 @@ type Delegates interface {
 	TouchDelegate(ctx context.Context, id string, at time.Time) error
 	// StopDelegate records a goodbye.
 	StopDelegate(ctx context.Context, id string, at time.Time) error
+	// ConnectedDelegates lists every delegate in one of scopes that was
+	// seen after since, whose token is not revoked and that has not said
+	// goodbye (or said it after stoppedSince, when that is not zero: it may
+	// be restarting): the delegates that may get tasks. Not paged.
+	ConnectedDelegates(ctx context.Context, scopes []ScopeMatch, since, stoppedSince time.Time) ([]Delegate, error)
+	// RecentDelegates lists up to limit delegates in one of scopes, the
+	// most recently seen first, and how many there are.
+	RecentDelegates(ctx context.Context, scopes []ScopeMatch, limit int) ([]Delegate, int, error)
+	// StopTokenDelegates records a goodbye for every delegate of a token
+	// (it was revoked).
+	StopTokenDelegates(ctx context.Context, tokenID string, at time.Time) error
+	// PruneDelegates deletes delegates last seen before before that hold
+	// no running task, and says how many went.
+	PruneDelegates(ctx context.Context, before time.Time) (int, error)
 }
 
 // Tasks stores tasks: the queue and its leases. Claims are exclusive: on
@@ -155,9 +187,11 @@ type Tasks interface {
 	// same end again is a no-op (idempotent); ErrConflict when another
 	// delegate holds it or it ended otherwise.
 	FinishTask(ctx context.Context, id, delegateID string, t Task) error
-	// ReleaseTask hands a held task back to the queue (a delegate stopping);
-	// the attempt does not count.
-	ReleaseTask(ctx context.Context, id, delegateID, note string) error
+	// ReleaseTask hands a held task back to the queue (a delegate stopping,
+	// or a poll that ended before its tasks reached the delegate); the
+	// attempt does not count. A task whose cancellation was asked for ends
+	// CANCELLED instead. It returns the status the task is left in.
+	ReleaseTask(ctx context.Context, id, delegateID, note string, at time.Time) (string, error)
 	// EndTask ends a task that is not terminal yet from the server's side
 	// (timeout, cancellation, no delegate): status, error JSON and time.
 	EndTask(ctx context.Context, id, status string, errJSON []byte, at time.Time) (bool, error)
@@ -168,11 +202,18 @@ type Tasks interface {
 	// holding a running one to stop.
 	RequestCancel(ctx context.Context, id string, at time.Time) error
 	// ExpireTasks re-queues running tasks whose lease ran out (attempts
-	// left, deadline not passed) and fails the rest, and fails queued tasks
-	// past their deadline. failErr builds the error JSON of a failed one.
+	// left, deadline not passed, no cancellation asked for) and fails the
+	// rest, cancels those whose cancellation was asked for, and fails
+	// queued tasks past their deadline. failErr builds the error JSON of a
+	// failed or cancelled one (t.CancelRequested says which).
 	ExpireTasks(ctx context.Context, now time.Time, failErr func(t Task, queued bool) []byte) (Expired, error)
 	// AppendTaskLogs stores log lines by sequence number; a line already
 	// stored (a retried post) is kept.
 	AppendTaskLogs(ctx context.Context, id string, lines []TaskLog) error
 	ListTaskLogs(ctx context.Context, id string, afterSeq int64, limit int) ([]TaskLog, error)
+	// QueuedGroups groups the queued tasks by what they need of a
+	// delegate.
+	QueuedGroups(ctx context.Context) ([]QueuedGroup, error)
+	// QueuedIn lists up to limit queued tasks of a group, oldest first.
+	QueuedIn(ctx context.Context, g QueuedGroup, limit int) ([]Task, error)
 }

@@ -164,8 +164,13 @@ func TestTaskLifecycle(t *testing.T) {
 			t.Fatalf("d = %s", d.Status)
 		}
 		// Release gives c back without counting the attempt.
-		must(t, s.ReleaseTask(ctx, "c", "d1", "delegate one stopping"))
-		wantErr(t, s.ReleaseTask(ctx, "c", "d1", ""), store.ErrConflict)
+		st, err := s.ReleaseTask(ctx, "c", "d1", "delegate one stopping", now)
+		must(t, err)
+		if st != store.TaskQueued {
+			t.Fatalf("released c is %s", st)
+		}
+		_, err = s.ReleaseTask(ctx, "c", "d1", "", now)
+		wantErr(t, err, store.ErrConflict)
 		cc, _ := s.GetTask(ctx, "c")
 		if cc.Status != store.TaskQueued || cc.Attempts != 0 || cc.Note == "" {
 			t.Fatalf("c = %+v", cc)
@@ -311,4 +316,199 @@ func TestSignals(t *testing.T) {
 			t.Fatal("no signal in 20 s")
 		}
 	}
+}
+
+// seedDelegate registers a delegate of token tok, last seen at seen.
+func seedDelegate(t *testing.T, s *sqlstore.Store, id, tok string, seen time.Time, tags ...string) {
+	t.Helper()
+	must(t, s.UpsertDelegate(context.Background(), &store.Delegate{ID: id, Name: id, Scope: scope.Scope{Account: "acc"}, TokenID: tok,
+		Tags: tags, Capabilities: map[string]string{"kubernetes": "false"}, Concurrency: 4, RegisteredAt: seen, LastSeen: seen}))
+}
+
+// TestClaimEligibility: what keeps a delegate from claiming a task it
+// could otherwise take: its token revoked, the task's cancellation asked
+// for, a requirement it lacks.
+func TestClaimEligibility(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		for _, tok := range []string{"good", "bad"} {
+			must(t, s.CreateDelegateToken(ctx, &store.DelegateToken{ID: tok, Name: tok, Scope: acc, Hash: []byte(tok), CreatedAt: now}))
+		}
+		seedDelegate(t, s, "d-good", "good", now)
+		seedDelegate(t, s, "d-bad", "bad", now)
+		must(t, s.RevokeDelegateToken(ctx, "bad", now))
+		plain := newTask("plain", acc)
+		k8s := newTask("k8s", acc)
+		k8s.Requires = []string{"kubernetes"}
+		cancelled := newTask("cancelled", acc)
+		cancelled.CreatedAt = now.Add(-time.Second) // oldest: it would be picked first
+		for _, x := range []*store.Task{plain, k8s, cancelled} {
+			must(t, s.CreateTask(ctx, x))
+		}
+		// A queued task whose cancellation was asked for and that is
+		// still queued (a hand-back raced with the cancel).
+		_, err := s.DB().ExecContext(ctx, `UPDATE tasks SET cancel_requested = 1 WHERE id = 'cancelled'`)
+		must(t, err)
+		for _, tc := range []struct {
+			name      string
+			delegate  string
+			caps      []string
+			wantClaim string
+		}{
+			{"revoked token claims nothing", "d-bad", []string{"kubernetes"}, ""},
+			{"without kubernetes only the plain task", "d-good", nil, "[plain]"},
+			{"with kubernetes the one that needs it", "d-good", []string{"kubernetes"}, "[k8s]"},
+			{"a cancelled task is never claimed", "d-good", []string{"kubernetes"}, ""},
+		} {
+			got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: tc.delegate, DelegateName: tc.delegate, Scope: acc, Capabilities: tc.caps,
+				Lease: time.Minute, Now: now, Max: 10})
+			must(t, err)
+			var ids []string
+			for _, x := range got {
+				ids = append(ids, x.ID)
+			}
+			if g := fmt.Sprint(ids); (tc.wantClaim == "" && len(ids) > 0) || (tc.wantClaim != "" && g != tc.wantClaim) {
+				t.Errorf("%s: claimed %s, want %q", tc.name, g, tc.wantClaim)
+			}
+		}
+		k, _ := s.GetTask(ctx, "k8s")
+		if fmt.Sprint(k.Requires) != "[kubernetes]" {
+			t.Errorf("requires read back as %v", k.Requires)
+		}
+	})
+}
+
+// TestCancelledNeverRunsAgain: a task whose cancellation was asked for
+// and whose delegate then died (lease out, attempts left), or was handed
+// back, or is still queued, ends CANCELLED and is never queued again.
+func TestCancelledNeverRunsAgain(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		for _, id := range []string{"dies", "handed", "queued"} {
+			must(t, s.CreateTask(ctx, newTask(id, acc)))
+		}
+		got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: "d1", DelegateName: "one", Scope: acc, Lease: time.Minute, Now: now, Max: 2})
+		must(t, err)
+		if len(got) != 2 {
+			t.Fatalf("claimed %d", len(got))
+		}
+		for _, id := range []string{"dies", "handed", "queued"} {
+			must(t, s.RequestCancel(ctx, id, now))
+		}
+		q, _ := s.GetTask(ctx, "queued")
+		if q.Status != store.TaskCancelled {
+			t.Fatalf("queued task after cancel: %s", q.Status)
+		}
+		st, err := s.ReleaseTask(ctx, "handed", "d1", "stopping", now)
+		must(t, err)
+		if st != store.TaskCancelled {
+			t.Errorf("a cancelled task handed back is %s", st)
+		}
+		var cancelledSeen bool
+		ex, err := s.ExpireTasks(ctx, now.Add(2*time.Minute), func(t store.Task, queued bool) []byte {
+			cancelledSeen = cancelledSeen || t.CancelRequested
+			return []byte(`{"kind":"CANCELED","message":"cancelled"}`)
+		})
+		must(t, err)
+		if len(ex.Requeued) != 0 || len(ex.Failed) != 0 || len(ex.Cancelled) != 1 || ex.Cancelled[0].ID != "dies" || !cancelledSeen {
+			t.Fatalf("expired: %+v", ex)
+		}
+		for _, id := range []string{"dies", "handed"} {
+			x, _ := s.GetTask(ctx, id)
+			if x.Status != store.TaskCancelled || x.FinishedAt.IsZero() || len(x.Error) == 0 {
+				t.Errorf("%s: %+v", id, x)
+			}
+		}
+		if got, _ := s.ClaimTasks(ctx, store.Claim{DelegateID: "d2", DelegateName: "two", Scope: acc, Lease: time.Minute, Now: now.Add(3 * time.Minute), Max: 10}); len(got) != 0 {
+			t.Fatalf("a cancelled task was claimed again: %+v", got)
+		}
+	})
+}
+
+// TestConnectedDelegates: the dispatcher's view of who may get tasks
+// finds a live delegate among many stale ones (more than a page), never
+// one that said goodbye or whose token was revoked; old rows are pruned
+// unless they hold a running task.
+func TestConnectedDelegates(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		for _, tok := range []string{"good", "bad"} {
+			must(t, s.CreateDelegateToken(ctx, &store.DelegateToken{ID: tok, Name: tok, Scope: acc, Hash: []byte(tok), CreatedAt: now}))
+		}
+		old := now.Add(-48 * time.Hour)
+		for i := range 250 {
+			seedDelegate(t, s, fmt.Sprintf("a-stale-%03d", i), "good", old.Add(time.Duration(i)*time.Second))
+		}
+		seedDelegate(t, s, "z-live", "good", now)
+		seedDelegate(t, s, "z-revoked", "bad", now)
+		seedDelegate(t, s, "z-gone", "good", now)
+		must(t, s.StopDelegate(ctx, "z-gone", now))
+		must(t, s.RevokeDelegateToken(ctx, "bad", now))
+		ms := []store.ScopeMatch{{Scope: acc}}
+		live, err := s.ConnectedDelegates(ctx, ms, now.Add(-time.Minute), time.Time{})
+		must(t, err)
+		if len(live) != 1 || live[0].ID != "z-live" {
+			t.Fatalf("connected: %+v", live)
+		}
+		// One that said goodbye a moment ago counts when asked (it may be
+		// restarting); the revoked one never does.
+		live, err = s.ConnectedDelegates(ctx, ms, now.Add(-time.Minute), now.Add(-time.Minute))
+		must(t, err)
+		if len(live) != 2 || live[0].ID != "z-gone" || live[1].ID != "z-live" {
+			t.Fatalf("connected or just stopped: %+v", live)
+		}
+		recent, total, err := s.RecentDelegates(ctx, ms, 3)
+		must(t, err)
+		if total != 253 || len(recent) != 3 || recent[0].LastSeen.Before(recent[2].LastSeen) {
+			t.Fatalf("recent: %d %+v", total, recent)
+		}
+		must(t, s.StopTokenDelegates(ctx, "good", now))
+		if live, _ := s.ConnectedDelegates(ctx, ms, now.Add(-time.Minute), time.Time{}); len(live) != 0 {
+			t.Fatalf("connected after the token's delegates stopped: %+v", live)
+		}
+		// One stale delegate still holds a running task: it stays.
+		must(t, s.CreateTask(ctx, newTask("held", acc)))
+		_, err = s.ClaimTasks(ctx, store.Claim{DelegateID: "a-stale-000", DelegateName: "a-stale-000", Scope: acc, Lease: time.Minute, Now: now, Max: 1})
+		must(t, err)
+		n, err := s.PruneDelegates(ctx, now.Add(-24*time.Hour))
+		must(t, err)
+		if n != 249 {
+			t.Fatalf("pruned %d", n)
+		}
+		if _, err := s.GetDelegate(ctx, "a-stale-000"); err != nil {
+			t.Fatalf("the delegate holding a task was pruned: %v", err)
+		}
+	})
+}
+
+// TestQueuedGroups: queued tasks grouped by what they need of a delegate.
+func TestQueuedGroups(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		must(t, s.CreateTask(ctx, newTask("a1", acc, "x")))
+		must(t, s.CreateTask(ctx, newTask("a2", acc, "x")))
+		k := newTask("k", acc, "x")
+		k.Requires = []string{"kubernetes"}
+		must(t, s.CreateTask(ctx, k))
+		must(t, s.CreateTask(ctx, newTask("b", acc)))
+		gs, err := s.QueuedGroups(ctx)
+		must(t, err)
+		if len(gs) != 3 {
+			t.Fatalf("groups %+v", gs)
+		}
+		for _, g := range gs {
+			l, err := s.QueuedIn(ctx, g, 10)
+			must(t, err)
+			if len(l) != g.Count {
+				t.Errorf("group %+v lists %d", g, len(l))
+			}
+			if fmt.Sprint(g.Selectors) == "[x]" && len(g.Requires) == 0 && (g.Count != 2 || l[0].ID != "a1") {
+				t.Errorf("group x: %+v %v", g, l)
+			}
+		}
+	})
 }
