@@ -41,6 +41,11 @@ type AgentOptions struct {
 	// StopGrace is how long a stopping agent lets its tasks finish before
 	// it cancels them and hands them back; default 10 s.
 	StopGrace time.Duration
+	// StopWait bounds how long a stopping agent then waits for the
+	// cancelled tasks to end and be handed back before it returns anyway
+	// (an executor that ignores cancellation must not hold the process);
+	// default 10 s. A task left behind keeps its lease until it runs out.
+	StopWait time.Duration
 	// MaxBackoff caps the wait between reconnection attempts; default 30 s.
 	MaxBackoff time.Duration
 }
@@ -64,8 +69,9 @@ type Agent struct {
 
 type run struct {
 	cancel   context.CancelFunc
-	lost     bool // the server took it back: post nothing
-	handBack bool // stopping: release instead of posting
+	done     chan struct{} // closed when the run has ended
+	lost     bool          // the server took it back: post nothing
+	handBack bool          // stopping: release instead of posting
 }
 
 // ErrStopped is returned by Run when the server refused the agent for
@@ -88,6 +94,9 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = 10 * time.Second
+	}
+	if o.StopWait <= 0 {
+		o.StopWait = 10 * time.Second
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Second
@@ -293,8 +302,15 @@ func (a *Agent) Run(ctx context.Context) error {
 			r.handBack = true
 			r.cancel()
 		}
+		left := len(a.running)
 		a.mu.Unlock()
-		<-finished
+		w := time.NewTimer(a.o.StopWait)
+		select {
+		case <-finished:
+			w.Stop()
+		case <-w.C:
+			a.log.Error("stopping without waiting longer for cancelled tasks; their leases will run out on the server", "left", left, "waited", a.o.StopWait)
+		}
 	}
 	if a.fatalErr() == nil {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -386,6 +402,7 @@ func (a *Agent) pollLoop(ctx, runCtx context.Context, tasks *sync.WaitGroup, sto
 			continue
 		}
 		var resp protocol.PollResponse
+		sent := time.Now() // the lease of what it claims is counted from here
 		err := a.call(ctx, protocol.PathPoll, protocol.PollRequest{Max: free}, &resp)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -420,31 +437,66 @@ func (a *Agent) pollLoop(ctx, runCtx context.Context, tasks *sync.WaitGroup, sto
 			failures = 0
 		}
 		for _, t := range resp.Tasks {
-			tctx, cancel := context.WithCancel(runCtx)
-			r := &run{cancel: cancel}
-			a.mu.Lock()
-			a.running[t.ID] = r
-			a.mu.Unlock()
-			tasks.Add(1)
-			go func(t protocol.Task) {
-				defer tasks.Done()
-				defer cancel()
-				a.runTask(tctx, t, r)
-				a.mu.Lock()
-				delete(a.running, t.ID)
-				a.mu.Unlock()
-				select {
-				case a.slotFreed <- struct{}{}:
-				default:
-				}
-			}(t)
+			a.start(runCtx, tasks, t, sent)
 		}
 	}
 }
 
+// start runs a claimed task in its own goroutine. If this delegate still
+// runs the same task (its lease ran out, the server queued it again and
+// this delegate claimed it anew), the old run is stopped and posts nothing,
+// and the new one starts only once the old one has ended: one task never
+// runs twice at once, here either.
+func (a *Agent) start(runCtx context.Context, tasks *sync.WaitGroup, t protocol.Task, sent time.Time) {
+	tctx, cancel := context.WithCancel(runCtx)
+	r := &run{cancel: cancel, done: make(chan struct{})}
+	a.mu.Lock()
+	prev := a.running[t.ID]
+	if prev != nil {
+		prev.lost = true
+		prev.cancel()
+	}
+	a.running[t.ID] = r
+	a.mu.Unlock()
+	if prev != nil {
+		a.log.Warn("claimed again a task this delegate still runs (its lease ran out): stopping the old run first", "task", t.ID, "attempt", t.Attempt)
+	}
+	tasks.Add(1)
+	go func() {
+		defer tasks.Done()
+		defer cancel()
+		defer close(r.done)
+		if prev != nil {
+			<-prev.done
+		}
+		a.runTask(tctx, t, r, sent)
+		a.mu.Lock()
+		if a.running[t.ID] == r {
+			delete(a.running, t.ID)
+		}
+		a.mu.Unlock()
+		select {
+		case a.slotFreed <- struct{}{}:
+		default:
+		}
+	}()
+}
+
+// leaseOf is the lease the server gives (for the extension cadence).
+func (a *Agent) leaseOf() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if l := protocol.Duration(a.reg.LeaseMillis); l > 0 {
+		return l
+	}
+	return DefaultLease
+}
+
 // runTask runs one claimed task: it keeps the lease (and stops the task
-// itself if it cannot), streams masked logs, and posts the result.
-func (a *Agent) runTask(ctx context.Context, t protocol.Task, r *run) {
+// itself if it cannot), streams masked logs, and posts the result. sent
+// is when the poll that claimed it was sent: the lease is counted from
+// there.
+func (a *Agent) runTask(ctx context.Context, t protocol.Task, r *run, sent time.Time) {
 	secrets := ops.Secrets{}
 	for _, s := range t.Secrets {
 		secrets[s.Path] = s.Value()
@@ -454,16 +506,22 @@ func (a *Agent) runTask(ctx context.Context, t protocol.Task, r *run) {
 			s.Wipe()
 		}
 	}()
-	lease := protocol.Duration(t.LeaseMillis)
-	if lease <= 0 {
-		lease = DefaultLease
+	lease := a.leaseOf()
+	var expires time.Time
+	switch {
+	case t.LeaseEndMillis > 0:
+		expires = sent.Add(protocol.Duration(t.LeaseEndMillis))
+	case t.LeaseMillis > 0:
+		expires = sent.Add(protocol.Duration(t.LeaseMillis))
+	default:
+		expires = sent.Add(lease)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	leaseDone := make(chan struct{})
 	go func() {
 		defer close(leaseDone)
-		a.keepLease(ctx, t.ID, lease, r, cancel)
+		a.keepLease(ctx, t.ID, lease, expires, r, cancel)
 	}()
 	logs := newLogShipper(a, t.ID)
 	spec := task.Spec{Kind: t.Kind, ConnectorVersion: t.ConnectorVersion, Params: t.Params}
@@ -494,6 +552,14 @@ func (a *Agent) runTask(ctx context.Context, t protocol.Task, r *run) {
 	switch {
 	case lost:
 		a.log.Warn("task taken back by the server; its result is dropped", "task", t.ID)
+	case handBack && !ops.RerunSafe(t.Kind):
+		// A script that was stopped midway must not run again elsewhere.
+		res.Status = task.Failed
+		res.Error = task.ErrorFrom(failure.New(failure.Unavailable, "delegate %s stopped (it was shut down) while task %s (%s) ran; the script was stopped and is not run again on another delegate, and what it did before is unknown",
+			a.o.Name, t.ID, t.Kind).WithCode("DelegateStopped").
+			WithHint("%s", "Check what the script did, then run the step again."))
+		res.DelegateID, res.DelegateName = a.ID(), a.o.Name
+		a.postResult(pctx, t.ID, res)
 	case handBack:
 		if err := a.call(pctx, taskPath(protocol.PathRelease, t.ID), protocol.ReleaseRequest{Reason: "the delegate is stopping"}, nil); err != nil {
 			a.log.Warn("hand back task", "task", t.ID, "err", err)
@@ -527,55 +593,78 @@ func (a *Agent) postResult(ctx context.Context, id string, res *task.Result) {
 
 func taskPath(p, id string) string { return strings.Replace(p, "{id}", id, 1) }
 
+// leaseMargin is how long before the lease's end (as this delegate
+// counts it) a task whose lease could not be extended is stopped: a fifth
+// of the lease, at least a second, at most half of it. It leaves time for
+// the task to stop, and for replicas' clocks to differ a little (the
+// replica that expires the lease reads its own).
+func leaseMargin(lease time.Duration) time.Duration {
+	return min(max(lease/5, time.Second), lease/2)
+}
+
 // keepLease extends the lease every third of it. It cancels the task when
-// the server says so or took the task back, and when the lease would run
-// out without a successful extension (the server will then have given the
-// task to another delegate): never two runs at once.
-func (a *Agent) keepLease(ctx context.Context, id string, lease time.Duration, r *run, cancel context.CancelFunc) {
-	expires := time.Now().Add(lease)
+// the server says so or took the task back, and when it could not extend
+// the lease by a margin before its end: the server gives the task to
+// another delegate (or fails it) only after the end, so the two never run
+// it at once. Each extension is bounded by that stop point, so a server
+// that stops answering (a partition) cannot hold it past it.
+func (a *Agent) keepLease(ctx context.Context, id string, lease time.Duration, expires time.Time, r *run, cancel context.CancelFunc) {
+	margin := leaseMargin(lease)
 	every := lease / 3
+	retry := max(lease/10, 50*time.Millisecond)
+	lose := func(msg string, args ...any) {
+		a.log.Warn(msg, append([]any{"task", id}, args...)...)
+		a.mu.Lock()
+		r.lost = true
+		a.mu.Unlock()
+		cancel()
+	}
+	next, failed := time.Now().Add(every), false
 	for {
-		wait := every
-		if left := time.Until(expires) - lease/10; left < wait {
-			wait = max(left, 0)
+		stopAt := expires.Add(-margin)
+		if latest := stopAt.Add(-retry); !failed && next.After(latest) {
+			next = latest // leave time for one more try before the stop point
 		}
-		t := time.NewTimer(wait)
+		if next.After(stopAt) {
+			next = stopAt
+		}
+		t := time.NewTimer(time.Until(next))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
 		}
-		if time.Until(expires) <= lease/10 {
-			a.log.Error("could not extend the lease of a task in time; stopping it", "task", id)
-			a.mu.Lock()
-			r.lost = true
-			a.mu.Unlock()
-			cancel()
+		if !time.Now().Before(stopAt) {
+			lose("could not extend the lease of a task in time; stopping it before the server may give it to another delegate", "margin", margin)
 			return
 		}
 		sent := time.Now()
+		cctx, ccancel := context.WithDeadline(ctx, stopAt)
 		var resp protocol.ExtendResponse
-		err := a.call(ctx, taskPath(protocol.PathExtend, id), struct{}{}, &resp)
+		err := a.call(cctx, taskPath(protocol.PathExtend, id), struct{}{}, &resp)
+		ccancel()
 		switch {
 		case err == nil:
-			expires = sent.Add(lease)
+			d := protocol.Duration(resp.LeaseMillis)
+			if d <= 0 {
+				d = lease
+			}
+			expires, next, failed = sent.Add(d), sent.Add(every), false
 			if resp.Cancel {
 				a.log.Info("task cancelled by the server", "task", id)
 				cancel()
 				return
 			}
 		case codeOf(err) == protocol.CodeLeaseLost || permanent(err):
-			a.log.Warn("lost the lease of a task; stopping it", "task", id, "err", err)
-			a.mu.Lock()
-			r.lost = true
-			a.mu.Unlock()
-			cancel()
+			lose("lost the lease of a task; stopping it", "err", err)
 			return
 		case ctx.Err() != nil:
 			return
 		default:
-			every = max(lease/10, 100*time.Millisecond)
+			a.log.Warn("extend the lease of a task", "task", id, "err", err)
+			// Try again soon (never past the stop point: see the top).
+			next, failed = time.Now().Add(retry), true
 		}
 	}
 }
