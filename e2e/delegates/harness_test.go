@@ -286,3 +286,37 @@ func (r *replica) mustRun(t testing.TB, id string, kind task.Kind, params string
 	res, err := r.run(context.Background(), id, kind, params)
 	return mustSucceed(t, res, err)
 }
+
+// startDelegateEnv is startDelegate with extra environment variables
+// (KUBERNETES_SERVICE_HOST=… makes a delegate that reports running in
+// Kubernetes).
+func startDelegateEnv(t testing.TB, serverURL, token, name string, tags, env []string, extra ...string) *proc {
+	t.Helper()
+	args := []string{"delegate", "--server", serverURL, "--token", token, "--name", name, "--log-level", "debug"}
+	if len(tags) > 0 {
+		args = append(args, "--tags", strings.Join(tags, ","))
+	}
+	args = append(args, extra...)
+	cmd := exec.Command(azimuthBinary(t), args...)
+	cmd.Env = append(append(os.Environ(), "AZIMUTH_SERVER=", "AZIMUTH_DELEGATE_TOKEN=", "IDENTITY_ENDPOINT=", "IDENTITY_HEADER=", "KUBERNETES_SERVICE_HOST="), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, out: out, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("delegate %s output:\n%s", name, out.String())
+		}
+	})
+	return p
+}
