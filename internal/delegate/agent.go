@@ -516,6 +516,20 @@ func (a *Agent) runTask(ctx context.Context, t protocol.Task, r *run, sent time.
 	default:
 		expires = sent.Add(lease)
 	}
+	if !time.Now().Before(expires.Add(-leaseMargin(lease))) {
+		// It arrived with too little of its lease left to be started
+		// safely (the server may hand it on before it could extend):
+		// give it back unstarted, which only works while this delegate
+		// still holds it.
+		a.mu.Lock()
+		r.lost = true
+		a.mu.Unlock()
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
+		defer rcancel()
+		err := a.call(rctx, taskPath(protocol.PathRelease, t.ID), protocol.ReleaseRequest{Reason: "it arrived with too little of its lease left to start it"}, nil)
+		a.log.Warn("a task arrived with too little of its lease left; handed it back unstarted", "task", t.ID, "err", err)
+		return
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	leaseDone := make(chan struct{})

@@ -211,6 +211,36 @@ func TestOfferSendsRemainingLease(t *testing.T) {
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
+// TestLateOfferHandedBack: a task whose secrets took most of its lease is
+// not sent (its delegate could not start it safely): it goes back to the
+// queue without using an attempt, and the next poll gets it.
+func TestLateOfferHandedBack(t *testing.T) {
+	clk := &clock{}
+	var calls atomic.Int64
+	f := newFixture(t, delegate.HubOptions{Lease: 10 * time.Second, Now: clk.now}, func(_ *sqlstore.Store, o *delegate.HubOptions) {
+		o.Secrets = resolverFunc(func(ctx context.Context) (string, error) {
+			if calls.Add(1) == 1 {
+				clk.advance(9 * time.Second)
+			}
+			return planted, nil
+		})
+	})
+	tok := f.token(t, f.acc, "main")
+	id := register(t, f, tok, "one", 1, protocol.Capabilities{})
+	dispatch(f, context.Background(), echoSpec(f.acc, nil, `{}`), "tsk_late", time.Minute)
+	waitStatus(t, f, "tsk_late", store.TaskQueued)
+	_, pr, eb, err := pollOnce(context.Background(), f, tok, id, 1)
+	if err != nil || len(pr.Tasks) != 1 || pr.Tasks[0].Attempt != 1 {
+		t.Fatalf("poll: %+v %+v %v", pr, eb, err)
+	}
+	if left := protocol.Duration(pr.Tasks[0].LeaseMillis); left < 5*time.Second {
+		t.Errorf("delivered with %s of its lease left", left)
+	}
+	if tk, _ := f.st.GetTask(context.Background(), "tsk_late"); !strings.Contains(tk.Note, "most of its lease") || calls.Load() != 2 {
+		t.Fatalf("task %+v, %d resolutions", tk, calls.Load())
+	}
+}
+
 // resolverFunc resolves every secret use to what fn returns.
 type resolverFunc func(ctx context.Context) (string, error)
 

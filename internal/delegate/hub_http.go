@@ -397,10 +397,11 @@ func (h *Hub) deliver(r *http.Request, s session, got []store.Task, received tim
 		}()
 	}
 	wg.Wait()
-	var pending []store.Task
+	var pending, late []store.Task
 	for i, t := range got {
 		pt, err := offers[i].pt, offers[i].err
-		if err != nil && r.Context().Err() == nil {
+		switch {
+		case err != nil && r.Context().Err() == nil:
 			h.log.Warn("task failed before it reached its delegate", "task", t.ID, "delegate", s.delegate.Name, "err", err)
 			b, _ := json.Marshal(task.ErrorFrom(err))
 			ectx, ecancel := bounded(r.Context())
@@ -408,23 +409,36 @@ func (h *Hub) deliver(r *http.Request, s session, got []store.Task, received tim
 			ecancel()
 			h.ended(t.ID)
 			h.signal(r.Context(), signalEnded, t.ID)
-			continue
+		case err == nil && !h.now().Before(t.LeaseExpires.Add(-leaseMargin(h.opts.Lease))):
+			// Too little of the lease is left for the delegate to start
+			// it (it would stop it at once): it goes back, unstarted.
+			wipe(pt)
+			late = append(late, t)
+		default:
+			pending = append(pending, t)
+			if err == nil {
+				out.Tasks = append(out.Tasks, pt)
+			}
 		}
-		pending = append(pending, t)
-		if err == nil {
-			out.Tasks = append(out.Tasks, pt)
-		}
+	}
+	if len(late) > 0 {
+		h.handBack(r.Context(), s, late, "resolving its secrets took most of its lease")
 	}
 	if err := r.Context().Err(); err != nil {
 		for _, pt := range out.Tasks {
-			for _, sec := range pt.Secrets {
-				sec.Wipe()
-			}
+			wipe(pt)
 		}
 		h.handBack(r.Context(), s, pending, "the delegate's poll ended before the tasks reached it")
 		return protocol.PollResponse{}, fmt.Errorf("the poll of delegate %s ended: %w", s.delegate.Name, err)
 	}
 	return out, nil
+}
+
+// wipe zeroes the secret values of a task that will not be sent.
+func wipe(pt protocol.Task) {
+	for _, sec := range pt.Secrets {
+		sec.Wipe()
+	}
 }
 
 // handBack returns claimed tasks to the queue (or ends them, cancelled,

@@ -194,9 +194,12 @@ func TestNoOverlappingRuns(t *testing.T) {
 // task twice (as if its lease ran out and the server queued it again),
 // and records the results posted.
 type fakeServer struct {
-	polls   atomic.Int64
-	mu      sync.Mutex
-	results []task.Result
+	times    int64 // how many polls hand out the task
+	leaseEnd int64 // its LeaseEndMillis
+	polls    atomic.Int64
+	released atomic.Int64
+	mu       sync.Mutex
+	results  []task.Result
 }
 
 func (fs *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -207,9 +210,9 @@ func (fs *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == protocol.PathHeartbeat:
 		out = protocol.HeartbeatResponse{HeartbeatMillis: 60000}
 	case p == protocol.PathPoll:
-		if fs.polls.Add(1) <= 2 {
+		if fs.polls.Add(1) <= fs.times {
 			out = protocol.PollResponse{Tasks: []protocol.Task{{ID: "tsk_twice", Kind: ops.KindDiagSleep, Params: json.RawMessage(`{"millis":1500}`),
-				TimeoutMillis: 60000, LeaseMillis: 30000, LeaseEndMillis: 30000, Attempt: int(fs.polls.Load())}}}
+				TimeoutMillis: 60000, LeaseMillis: fs.leaseEnd, LeaseEndMillis: fs.leaseEnd, Attempt: int(fs.polls.Load())}}}
 		} else {
 			select {
 			case <-r.Context().Done():
@@ -219,6 +222,8 @@ func (fs *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case strings.HasSuffix(p, "/extend"):
 		out = protocol.ExtendResponse{LeaseMillis: 30000}
+	case strings.HasSuffix(p, "/release"):
+		fs.released.Add(1)
 	case strings.HasSuffix(p, "/result"):
 		var rr protocol.ResultRequest
 		_ = json.NewDecoder(r.Body).Decode(&rr)
@@ -233,23 +238,9 @@ func (fs *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // runs, the old run is stopped and posts nothing, and the new one starts
 // only after it: one result, no overlap, nothing left running.
 func TestReclaimStopsOldRun(t *testing.T) {
-	fs := &fakeServer{}
-	srv := httptest.NewServer(fs)
-	t.Cleanup(srv.Close)
+	fs := &fakeServer{times: 2, leaseEnd: 30000}
 	var rc recorder
-	tok := "azd.acme.tokid.c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
-	if _, _, ok := delegate.ParseToken(tok); !ok {
-		t.Skip("token format changed")
-	}
-	a, err := delegate.NewAgent(delegate.AgentOptions{Server: srv.URL, Token: tok, Name: "one", Concurrency: 4,
-		Executors: rc.executors("one"), Env: ops.NewEnv(nil, nil, "one")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	a := runFakeAgent(t, fs, &rc)
 	waitFor(t, func() bool {
 		fs.mu.Lock()
 		defer fs.mu.Unlock()
@@ -265,6 +256,39 @@ func TestReclaimStopsOldRun(t *testing.T) {
 	defer rc.mu.Unlock()
 	if len(fs.results) != 1 || fs.results[0].Status != task.Succeeded || len(rc.runs) != 2 {
 		t.Fatalf("results %+v; runs %+v", fs.results, rc.runs)
+	}
+}
+
+// runFakeAgent runs an agent against fs.
+func runFakeAgent(t *testing.T, fs *fakeServer, rc *recorder) *delegate.Agent {
+	t.Helper()
+	srv := httptest.NewServer(fs)
+	t.Cleanup(srv.Close)
+	a, err := delegate.NewAgent(delegate.AgentOptions{Server: srv.URL, Token: "azd.acme.tokid.secret", Name: "one", Concurrency: 4,
+		Executors: rc.executors("one"), Env: ops.NewEnv(nil, nil, "one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return a
+}
+
+// TestLateTaskNotStarted: a task that reaches the delegate with less of
+// its lease left than the margin is handed back unstarted.
+func TestLateTaskNotStarted(t *testing.T) {
+	fs := &fakeServer{times: 1, leaseEnd: 200} // 200 ms of a 30 s lease
+	var rc recorder
+	a := runFakeAgent(t, fs, &rc)
+	waitFor(t, func() bool { return fs.released.Load() == 1 && a.Running() == 0 })
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if len(rc.runs) != 0 || len(fs.results) != 0 {
+		t.Fatalf("a task with 200 ms of its lease left ran (%d) or posted (%d)", len(rc.runs), len(fs.results))
 	}
 }
 
