@@ -467,9 +467,17 @@ func (a *Agent) start(runCtx context.Context, tasks *sync.WaitGroup, t protocol.
 		defer cancel()
 		defer close(r.done)
 		if prev != nil {
-			<-prev.done
+			select {
+			case <-prev.done:
+			case <-tctx.Done():
+				// Stopping before the old run ended: this one never
+				// starts, and its lease runs out on the server.
+				prev = nil
+			}
 		}
-		a.runTask(tctx, t, r, sent)
+		if tctx.Err() == nil {
+			a.runTask(tctx, t, r, sent)
+		}
 		a.mu.Lock()
 		if a.running[t.ID] == r {
 			delete(a.running, t.ID)

@@ -348,7 +348,7 @@ func TestStrandedTask(t *testing.T) {
 func TestStopHandsBack(t *testing.T) {
 	f := newFixture(t, delegate.HubOptions{})
 	tok := f.token(t, f.acc, "main")
-	_, stop := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "leaving", Concurrency: 2,
+	a, stop := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "leaving", Concurrency: 2,
 		Env: ops.NewEnv(nil, nil, "leaving"), StopGrace: 200 * time.Millisecond})
 	resc := make(chan *task.Result, 1)
 	go func() {
@@ -358,9 +358,11 @@ func TestStopHandsBack(t *testing.T) {
 		}
 		resc <- res
 	}()
+	// Running on the delegate, not only claimed: a stop while the poll's
+	// answer is on its way loses it (the lease then runs out).
 	waitFor(t, func() bool {
 		tk, err := f.st.GetTask(context.Background(), "tsk_handback")
-		return err == nil && tk.Status == store.TaskRunning
+		return err == nil && tk.Status == store.TaskRunning && a.Running() == 1
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -381,16 +383,18 @@ func TestStopHandsBack(t *testing.T) {
 func TestStopFinishes(t *testing.T) {
 	f := newFixture(t, delegate.HubOptions{})
 	tok := f.token(t, f.acc, "main")
-	_, stop := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "leaving", Concurrency: 2,
+	a, stop := f.agentWith(t, delegate.AgentOptions{Server: f.srv.URL, Token: tok, Name: "leaving", Concurrency: 2,
 		Env: ops.NewEnv(nil, nil, "leaving"), StopGrace: 10 * time.Second})
 	resc := make(chan *task.Result, 1)
 	go func() {
 		res, _ := f.hub.Dispatch(context.Background(), sleepSpec(f.acc, 500), "tsk_finish", time.Minute)
 		resc <- res
 	}()
+	// Running on the delegate, not only claimed: a stop while the poll's
+	// answer is on its way loses it (the lease then runs out).
 	waitFor(t, func() bool {
 		tk, err := f.st.GetTask(context.Background(), "tsk_finish")
-		return err == nil && tk.Status == store.TaskRunning
+		return err == nil && tk.Status == store.TaskRunning && a.Running() == 1
 	})
 	_ = stop()
 	res := <-resc
