@@ -156,8 +156,11 @@ func (h *Hub) ListTasks(ctx context.Context, p access.Principal, sc scope.Scope,
 
 // GetTask returns one task and its log lines.
 func (h *Hub) GetTask(ctx context.Context, p access.Principal, id string) (store.Task, []store.TaskLog, error) {
+	notFound := failure.New(failure.NotFound, "task [%s] not found", strings.ToValidUTF8(id, "?")).WithCode("RESOURCE_NOT_FOUND_EXCEPTION")
+	if !validTaskID(id) {
+		return store.Task{}, nil, notFound
+	}
 	t, err := h.st.GetTask(ctx, id)
-	notFound := failure.New(failure.NotFound, "task [%s] not found", id).WithCode("RESOURCE_NOT_FOUND_EXCEPTION")
 	if errors.Is(err, store.ErrNotFound) {
 		return t, nil, notFound
 	}

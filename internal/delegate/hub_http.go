@@ -94,6 +94,10 @@ func (h *Hub) ServeProtocol(w http.ResponseWriter, r *http.Request) {
 		out = protocol.Ack{OK: true}
 	case strings.HasPrefix(path, protocol.Base+"/tasks/"):
 		id, call, _ := strings.Cut(strings.TrimPrefix(path, protocol.Base+"/tasks/"), "/")
+		if !validTaskID(id) {
+			err = perr(http.StatusNotFound, protocol.CodeNotFound, failure.NotFound, "no task %q", id)
+			break
+		}
 		switch call {
 		case "extend":
 			out, err = h.extend(r, s, id)
@@ -171,7 +175,7 @@ func (h *Hub) authenticate(r *http.Request) (session, error) {
 	}
 	did := r.Header.Get(protocol.HeaderDelegate)
 	if t.Revoked() {
-		if did != "" {
+		if validDelegateID(did) {
 			if d, err := h.st.GetDelegate(r.Context(), did); err == nil && d.TokenID == t.ID {
 				_ = h.st.StopDelegate(r.Context(), did, h.now())
 			}
@@ -183,7 +187,12 @@ func (h *Hub) authenticate(r *http.Request) (session, error) {
 	if r.URL.Path == protocol.PathRegister {
 		return s, nil
 	}
-	d, err := h.st.GetDelegate(r.Context(), did)
+	var d store.Delegate
+	if validDelegateID(did) {
+		d, err = h.st.GetDelegate(r.Context(), did)
+	} else {
+		err = store.ErrNotFound
+	}
 	if err != nil || d.TokenID != t.ID {
 		return s, perr(http.StatusConflict, protocol.CodeUnknownDelegate, failure.Conflict, "delegate %q is not registered with this token; register again", did)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/azimuthcd/azimuth/internal/protocol"
 )
@@ -33,13 +34,66 @@ func NewToken(account string) (string, Token, error) {
 	return id, Token{s: protocol.TokenPrefix + "." + account + "." + id + "." + strings.ToLower(b32.EncodeToString(sec[:]))}, nil
 }
 
+// MaxTokenIDLength bounds the id part of a presented token. NewToken makes
+// ids of 16 characters.
+const MaxTokenIDLength = 64
+
 // ParseToken splits a presented token; ok is false when it cannot be one.
+// The id is looked up in the database, so it must be what NewToken makes:
+// lower-case letters and digits (base32), never arbitrary bytes
+// (PostgreSQL refuses NUL and invalid UTF-8 in a text parameter, and the
+// caller would get a server error instead of a 401). The rest of the token
+// is printable ASCII.
 func ParseToken(s string) (id string, t Token, ok bool) {
 	parts := strings.Split(s, ".")
-	if len(s) > 512 || len(parts) != 4 || parts[0] != protocol.TokenPrefix || parts[2] == "" || parts[3] == "" {
+	if len(s) > 512 || len(parts) != 4 || parts[0] != protocol.TokenPrefix || parts[2] == "" || parts[3] == "" ||
+		!validTokenID(parts[2]) || !printableASCII(s) {
 		return "", Token{}, false
 	}
 	return parts[2], Token{s: s}, true
+}
+
+func validTokenID(id string) bool {
+	if len(id) > MaxTokenIDLength {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// validTaskID reports whether id can name a task: text the database
+// accepts (valid UTF-8 without NUL), of a sane length. Anything else names
+// no task.
+func validTaskID(id string) bool {
+	return id != "" && len(id) <= 128 && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
+// validDelegateID reports whether id can be a delegate id the hub gave
+// ("dlg_" and NewToken's alphabet), so a malformed header is refused
+// before it reaches the database.
+func validDelegateID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Reveal returns the token text.
