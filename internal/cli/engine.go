@@ -45,7 +45,9 @@ type AgentConfig struct {
 
 // NewAgent builds a delegate: its own Azure factory, which may use the
 // host's managed identity, the server's executors, and what it detects it
-// can offer.
+// can offer. It removes the step directories delegates of this user left
+// behind when they were killed mid-step (ops.SweepStaleStepDirs), and logs
+// each.
 func NewAgent(ctx context.Context, c AgentConfig) (*delegate.Agent, func(), error) {
 	if c.Getenv == nil {
 		c.Getenv = os.Getenv
@@ -65,6 +67,12 @@ func NewAgent(ctx context.Context, c AgentConfig) (*delegate.Agent, func(), erro
 	if err != nil {
 		f.Close()
 		return nil, nil, err
+	}
+	// A delegate killed mid-step left its step's private directory (the
+	// kubeconfig, the script, the socket) behind; every step of this
+	// user on this host that may still run has a younger one.
+	if n := ops.SweepStaleStepDirs(c.Logger); n > 0 {
+		c.Logger.Info("removed the step directories of delegates that stopped mid-step", "count", n, "olderThan", ops.StepDirMaxAge)
 	}
 	return a, f.Close, nil
 }
