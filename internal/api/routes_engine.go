@@ -175,6 +175,7 @@ func toTask(t store.Task) taskDTO {
 
 type taskLogDTO struct {
 	Seq  int64  `json:"seq"`
+	Run  int    `json:"run"`
 	At   int64  `json:"at"`
 	Line string `json:"line"`
 }
@@ -315,7 +316,7 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request, p access.Principal
 	}
 	out := taskDetailDTO{taskDTO: toTask(t), Logs: make([]taskLogDTO, 0, len(logs))}
 	for _, l := range logs {
-		out.Logs = append(out.Logs, taskLogDTO{Seq: l.Seq, At: l.At.UnixMilli(), Line: l.Line})
+		out.Logs = append(out.Logs, taskLogDTO{Seq: l.Seq, Run: store.LogRun(l.Seq), At: l.At.UnixMilli(), Line: l.Line})
 	}
 	ok(w, r, out)
 	return nil

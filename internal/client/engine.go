@@ -66,9 +66,11 @@ type Task struct {
 	Error               *TaskError `json:"error,omitempty"`
 }
 
-// TaskLog is one masked log line.
+// TaskLog is one masked log line. Seq orders a task's lines across its
+// runs; Run says which run (from 1) wrote it.
 type TaskLog struct {
 	Seq  int64  `json:"seq"`
+	Run  int    `json:"run"`
 	At   Millis `json:"at"`
 	Line string `json:"line"`
 }

@@ -67,7 +67,7 @@ const ServerDelegateName = "(server)"
 // in-process, ended, so the task list shows it.
 func (h *Hub) RecordLocal(ctx context.Context, spec task.Spec, res *task.Result) {
 	t := store.Task{ID: res.TaskID, Kind: string(spec.Kind), Scope: spec.Scope, Owner: spec.Owner, Selectors: Selectors(spec),
-		Status: string(res.Status), DelegateName: ServerDelegateName, Attempts: 1, MaxAttempts: 1, Requester: spec.Requester,
+		Status: string(res.Status), DelegateName: ServerDelegateName, Attempts: 1, MaxAttempts: 1, Runs: 1, Requester: spec.Requester,
 		Params: spec.Params, ConnectorVersion: spec.ConnectorVersion, Output: res.Output,
 		CreatedAt: res.CreatedAt, ClaimedAt: res.StartedAt, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Deadline: res.FinishedAt}
 	if t.Owner.Account == "" {

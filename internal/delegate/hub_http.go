@@ -555,6 +555,11 @@ func (h *Hub) logs(r *http.Request, s session, id string) (any, error) {
 	if len(req.Lines) > maxLogLines {
 		return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "at most %d lines per call", maxLogLines)
 	}
+	for _, l := range req.Lines {
+		if l.Seq < 1 || l.Seq > store.MaxRunLogSeq {
+			return nil, perr(http.StatusBadRequest, protocol.CodeInvalid, failure.Invalid, "a log line's seq is between 1 and %d, got %d", int64(store.MaxRunLogSeq), l.Seq)
+		}
+	}
 	t, err := h.heldBy(r.Context(), s, id)
 	if err != nil {
 		return nil, err
@@ -565,7 +570,9 @@ func (h *Hub) logs(r *http.Request, s session, id string) (any, error) {
 		if len(l.Line) > maxLogLine {
 			l.Line = l.Line[:maxLogLine]
 		}
-		lines = append(lines, store.TaskLog{Seq: l.Seq, At: l.At, Line: m.Mask(strings.ToValidUTF8(l.Line, "?"))})
+		// The delegate numbers its run's lines from 1; the run this
+		// delegate holds (t.Runs) places them after earlier runs' lines.
+		lines = append(lines, store.TaskLog{Seq: store.LogSeq(t.Runs, l.Seq), At: l.At, Line: m.Mask(strings.ToValidUTF8(l.Line, "?"))})
 	}
 	if err := h.st.AppendTaskLogs(r.Context(), id, lines); err != nil {
 		return nil, err

@@ -51,9 +51,12 @@
 //     once. A task that is not safe to run again (a script step) gets one
 //     attempt: when its delegate is lost it fails with DelegateLost.
 //  5. Logs: masked lines (secret values, each line of a multi-line value,
-//     their JSON- and Go-quoted and base64 forms replaced) with a per-task
-//     sequence number; a retried post stores nothing twice. The server
-//     masks them (and a result's error) again with the task's secrets.
+//     their JSON- and Go-quoted and base64 forms replaced) numbered from 1
+//     for each run of the task (up to 2^32-1); a retried post stores
+//     nothing twice. The server stores a run's lines after those of the
+//     task's earlier runs (a task run again after its delegate was lost
+//     keeps both), and masks them (and a result's error) again with the
+//     task's secrets.
 //  6. Result: the task.Result. Posting the same result again is a no-op
 //     (idempotent); a result for a task the delegate no longer holds is
 //     refused with CodeLeaseLost.

@@ -62,13 +62,16 @@ type Task struct {
 	// Requires are capabilities its delegate must report as "true" (a
 	// managed-identity script step: "kubernetes"); internal/ops decides
 	// them.
-	Requires        []string
-	Status          string
-	DelegateID      string
-	DelegateName    string
-	LeaseExpires    time.Time
-	Attempts        int
-	MaxAttempts     int
+	Requires     []string
+	Status       string
+	DelegateID   string
+	DelegateName string
+	LeaseExpires time.Time
+	Attempts     int
+	MaxAttempts  int
+	// Runs counts the claims: while a delegate holds the task, the number
+	// of its run. A hand-back gives the attempt back, never the run.
+	Runs            int
 	CancelRequested bool
 	Output          []byte
 	Error           []byte
@@ -108,12 +111,31 @@ type TaskFilter struct {
 	Page       Page
 }
 
-// TaskLog is one masked log line of a task.
+// TaskLog is one masked log line of a task. Seq orders a task's lines
+// across its runs: a delegate numbers the lines of its run from 1, and
+// the hub stores them as LogSeq(run, n), so a task run again (its first
+// delegate was lost) keeps both runs' lines, the second after the first.
 type TaskLog struct {
 	Seq  int64
 	At   time.Time
 	Line string
 }
+
+// LogRunShift places each run's log lines in a range of their own: run r
+// (from 1) holds seq (r-1)<<LogRunShift + 1 onwards.
+const LogRunShift = 32
+
+// MaxRunLogSeq is the largest number a delegate may give a line of one
+// run.
+const MaxRunLogSeq = 1<<LogRunShift - 1
+
+// LogSeq is the stored sequence number of line n (from 1) of run r.
+func LogSeq(run int, n int64) int64 {
+	return int64(max(run, 1)-1)<<LogRunShift + n
+}
+
+// LogRun is the run a stored sequence number belongs to.
+func LogRun(seq int64) int { return int(seq>>LogRunShift) + 1 }
 
 // Expired is what ExpireTasks did.
 type Expired struct {

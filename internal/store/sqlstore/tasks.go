@@ -13,7 +13,7 @@ import (
 
 const taskCols = `id, kind, account, org, project, owner_org, owner_project, connector, connector_doc, connector_version,
  params, selectors, status, delegate_id, delegate_name, lease_expires, attempts, max_attempts, cancel_requested,
- output, error, note, requester, created_at, claimed_at, started_at, finished_at, deadline, requires`
+ output, error, note, requester, created_at, claimed_at, started_at, finished_at, deadline, requires, runs`
 
 // qualifiedTaskCols are taskCols prefixed with the table name.
 var qualifiedTaskCols = func() string {
@@ -32,7 +32,7 @@ func scanTask(r scanner) (store.Task, error) {
 	if err := r.Scan(&t.ID, &t.Kind, &t.Scope.Account, &t.Scope.Org, &t.Scope.Project, &t.Owner.Org, &t.Owner.Project,
 		&t.ConnectorID, &doc, &t.ConnectorVersion, &params, &sels, &t.Status, &t.DelegateID, &t.DelegateName,
 		&lease, &t.Attempts, &t.MaxAttempts, &cancel, &output, &errs, &t.Note, &t.Requester,
-		&created, &claimed, &started, &finished, &deadline, &requires); err != nil {
+		&created, &claimed, &started, &finished, &deadline, &requires, &t.Runs); err != nil {
 		return t, err
 	}
 	t.Owner.Account = t.Scope.Account
@@ -66,11 +66,11 @@ func (s *Store) CreateTask(ctx context.Context, t *store.Task) error {
 		t.MaxAttempts = 1
 	}
 	_, err := s.wq(ctx).ExecContext(ctx, `INSERT INTO tasks (`+taskCols+`) VALUES
-($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
+($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
 		t.ID, t.Kind, t.Scope.Account, t.Scope.Org, t.Scope.Project, t.Owner.Org, t.Owner.Project, t.ConnectorID,
 		string(t.ConnectorDoc), t.ConnectorVersion, string(t.Params), encodeList(t.Selectors), t.Status, t.DelegateID, t.DelegateName,
 		ms(t.LeaseExpires), t.Attempts, t.MaxAttempts, boolInt(t.CancelRequested), string(t.Output), string(t.Error), t.Note, t.Requester,
-		ms(t.CreatedAt), ms(t.ClaimedAt), ms(t.StartedAt), ms(t.FinishedAt), ms(t.Deadline), encodeList(t.Requires))
+		ms(t.CreatedAt), ms(t.ClaimedAt), ms(t.StartedAt), ms(t.FinishedAt), ms(t.Deadline), encodeList(t.Requires), t.Runs)
 	if err != nil {
 		return fmt.Errorf("create task %s: %w", t.ID, s.translate(err))
 	}
@@ -181,7 +181,7 @@ func (s *Store) ClaimTasks(ctx context.Context, c store.Claim) ([]store.Task, er
 	lease, now := w.arg(ms(c.Now.Add(c.Lease))), w.arg(ms(c.Now))
 	dlg := w.arg(c.DelegateID)
 	set := `status = 'RUNNING', delegate_id = ` + dlg + `, delegate_name = ` + w.arg(c.DelegateName) +
-		`, lease_expires = ` + lease + `, attempts = attempts + 1, claimed_at = ` + now + `, started_at = ` + now
+		`, lease_expires = ` + lease + `, attempts = attempts + 1, runs = runs + 1, claimed_at = ` + now + `, started_at = ` + now
 	w.add("status = 'QUEUED'")
 	w.add("cancel_requested = 0")
 	w.add("deadline > " + now)

@@ -172,7 +172,7 @@ func TestTaskLifecycle(t *testing.T) {
 		_, err = s.ReleaseTask(ctx, "c", "d1", "", now)
 		wantErr(t, err, store.ErrConflict)
 		cc, _ := s.GetTask(ctx, "c")
-		if cc.Status != store.TaskQueued || cc.Attempts != 0 || cc.Note == "" {
+		if cc.Status != store.TaskQueued || cc.Attempts != 0 || cc.Runs != 1 || cc.Note == "" {
 			t.Fatalf("c = %+v", cc)
 		}
 		// Lease expiry: c claimed by d2 and abandoned twice -> requeued, then failed.
@@ -183,7 +183,8 @@ func TestTaskLifecycle(t *testing.T) {
 			at := now.Add(time.Duration(attempt) * 10 * time.Minute)
 			got, err := s.ClaimTasks(ctx, store.Claim{DelegateID: "d2", DelegateName: "two", Scope: acc, Lease: time.Minute, Now: at, Max: 1})
 			must(t, err)
-			if len(got) != 1 || got[0].ID != "c" || got[0].Attempts != attempt {
+			// A hand-back gives the attempt back, never the run.
+			if len(got) != 1 || got[0].ID != "c" || got[0].Attempts != attempt || got[0].Runs != attempt+1 {
 				t.Fatalf("attempt %d claimed %+v", attempt, got)
 			}
 			ex, err := s.ExpireTasks(ctx, at.Add(2*time.Minute), failErr)
