@@ -316,6 +316,11 @@ func TestResponsesMatchDocument(t *testing.T) {
 	want(err, "CONFLICT") // a stale If-Match
 	must(c.DeleteProject(ctx, "tmp", "p", client.IfMatch(p.Version)))
 	must(c.DeleteOrg(ctx, "tmp", 0))
+	_, err = c.GetTaskAfter(ctx, "tsk_000000000000000000000000", 3)
+	want(err, "NOT_FOUND")
+	_, err = c.Do(ctx, client.Request{Method: http.MethodGet, Path: "/ng/api/azimuth/tasks/tsk_000000000000000000000000",
+		Query: map[string][]string{"afterSeq": {"-1"}}}, nil)
+	want(err, "INVALID")
 	must(c.Ready(ctx))
 
 	for _, e := range v.errs {

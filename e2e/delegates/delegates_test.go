@@ -445,3 +445,47 @@ func TestScopes(t *testing.T) {
 		t.Fatalf("project's tasks: %+v %v", tasks, err)
 	}
 }
+
+// TestTaskLogAfterSeq: GET /ng/api/azimuth/tasks/{id} with afterSeq
+// returns only the lines after it, a page at a time (moreLogs says more
+// follow), so a reader following a task never reads a line twice; a bad
+// afterSeq is refused.
+func TestTaskLogAfterSeq(t *testing.T) {
+	r := startServer(t, serverOpts{})
+	tok := r.token(t, "main")
+	startAgent(t, r.url, tok, "runner", nil, 4, nil)
+	waitDelegates(t, r, 1)
+	if _, err := r.client.CreateTextSecret(context.Background(), client.Scope{}, client.SecretMeta{Identifier: "sp"}, []byte("demo-reader-secret-0001")); err != nil {
+		t.Fatal(err)
+	}
+	r.createConnector(t, connectorDoc("echo", nil, secretCredential("account.sp")))
+	const n = 10005 // more than a page
+	res := r.mustRun(t, "echo", ops.KindDiagEcho, fmt.Sprintf(`{"message":"log","lines":%d}`, n))
+	ctx := context.Background()
+	first, err := r.client.GetTask(ctx, res.TaskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Logs) != 10000 || !first.MoreLogs || first.Logs[0].Line != "log line 1" {
+		t.Fatalf("first page: %d lines, moreLogs %v", len(first.Logs), first.MoreLogs)
+	}
+	last := first.Logs[len(first.Logs)-1].Seq
+	rest, err := r.client.GetTaskAfter(ctx, res.TaskID, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Logs) != n-10000 || rest.MoreLogs || rest.Logs[0].Line != "log line 10001" || rest.Logs[len(rest.Logs)-1].Line != fmt.Sprintf("log line %d", n) {
+		t.Fatalf("after seq %d: %d lines, moreLogs %v: %+v", last, len(rest.Logs), rest.MoreLogs, rest.Logs)
+	}
+	none, err := r.client.GetTaskAfter(ctx, res.TaskID, rest.Logs[len(rest.Logs)-1].Seq)
+	if err != nil || len(none.Logs) != 0 || none.MoreLogs || none.Status != "SUCCEEDED" {
+		t.Fatalf("after the last line: %+v %v", none, err)
+	}
+	for _, bad := range []string{"-1", "x", "1.5"} {
+		_, err := r.client.Do(ctx, client.Request{Method: http.MethodGet, Path: "/ng/api/azimuth/tasks/" + res.TaskID,
+			Query: map[string][]string{"afterSeq": {bad}}}, nil)
+		if client.KindOf(err) != failure.Invalid || !strings.Contains(err.Error(), "afterSeq") {
+			t.Errorf("afterSeq=%s: %v", bad, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -168,7 +169,7 @@ func (a *API) runStep(w http.ResponseWriter, r *http.Request, p access.Principal
 	case !taskIDRE.MatchString(id):
 		return failure.InvalidField("taskId", "must be tsk_ and 24 lower-case hex digits, chosen at random; got %q.", id)
 	case a.delegates != nil:
-		if _, _, err := a.delegates.GetTaskWithLogs(r.Context(), access.System("step"), id); err == nil {
+		if _, _, _, err := a.delegates.GetTaskWithLogs(r.Context(), access.System("step"), id, math.MaxInt64); err == nil {
 			return failure.New(failure.Conflict, "task id %s is already in use; choose another at random", id).WithCode("DUPLICATE_FIELD")
 		} else if failure.KindOf(err) != failure.NotFound {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/azimuthcd/azimuth/internal/access"
@@ -23,7 +24,9 @@ type DelegateAdmin interface {
 	// each is connected now.
 	ListDelegatesAt(ctx context.Context, p access.Principal, sc scope.Scope) ([]store.Delegate, []bool, error)
 	ListTasksAt(ctx context.Context, p access.Principal, sc scope.Scope, status, kind, delegateID string, pg store.Page) ([]store.Task, int, error)
-	GetTaskWithLogs(ctx context.Context, p access.Principal, id string) (store.Task, []store.TaskLog, error)
+	// GetTaskWithLogs returns a task and a page of its log lines after
+	// afterSeq, and whether more lines follow the page.
+	GetTaskWithLogs(ctx context.Context, p access.Principal, id string, afterSeq int64) (store.Task, []store.TaskLog, bool, error)
 	// ServeProtocol serves the delegate protocol (internal/protocol); it
 	// authenticates with delegate tokens, not API keys.
 	ServeProtocol(w http.ResponseWriter, r *http.Request)
@@ -183,6 +186,9 @@ type taskLogDTO struct {
 type taskDetailDTO struct {
 	taskDTO
 	Logs []taskLogDTO `json:"logs"`
+	// MoreLogs: more lines follow these; ask again with afterSeq set to
+	// the last one's seq.
+	MoreLogs bool `json:"moreLogs"`
 }
 
 type delegateTokenRequest struct {
@@ -310,14 +316,32 @@ func (a *API) getTask(w http.ResponseWriter, r *http.Request, p access.Principal
 	if _, err := account(r); err != nil {
 		return err
 	}
-	t, logs, err := d.GetTaskWithLogs(r.Context(), p, r.PathValue("id"))
+	after, err := queryAfterSeq(r)
 	if err != nil {
 		return err
 	}
-	out := taskDetailDTO{taskDTO: toTask(t), Logs: make([]taskLogDTO, 0, len(logs))}
+	t, logs, more, err := d.GetTaskWithLogs(r.Context(), p, r.PathValue("id"), after)
+	if err != nil {
+		return err
+	}
+	out := taskDetailDTO{taskDTO: toTask(t), Logs: make([]taskLogDTO, 0, len(logs)), MoreLogs: more}
 	for _, l := range logs {
 		out.Logs = append(out.Logs, taskLogDTO{Seq: l.Seq, Run: store.LogRun(l.Seq), At: l.At.UnixMilli(), Line: l.Line})
 	}
 	ok(w, r, out)
 	return nil
+}
+
+// queryAfterSeq reads afterSeq: only log lines after this seq are
+// returned (0, the default: from the first).
+func queryAfterSeq(r *http.Request) (int64, error) {
+	v := strings.TrimSpace(r.URL.Query().Get("afterSeq"))
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, failure.InvalidField("afterSeq", "must be the seq of a log line already read (a whole number, 0 or more), got %q.", v)
+	}
+	return n, nil
 }

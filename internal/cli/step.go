@@ -178,23 +178,18 @@ func newStepTaskID() string {
 // stepFollowEvery is how often azimuth run reads the step's task log.
 const stepFollowEvery = 300 * time.Millisecond
 
-// stepLogCap is the most log lines the server returns for a task
-// (GET /ng/api/azimuth/tasks/{id}); a log that long is not followed to
-// its end.
-const stepLogCap = 10000
-
 // stepFollower prints a step's task log as it grows: the script's lines
-// on stdout, the executor's notes (ops.StepNotePrefix) on stderr. A nil
-// follower only waits.
+// on stdout, the executor's notes (ops.StepNotePrefix) on stderr. Each
+// read asks only for the lines after the last one printed (afterSeq). A
+// nil follower only waits.
 type stepFollower struct {
 	c              *client.Client
 	id             string
 	stdout, stderr io.Writer
-	last           int64 // the last line printed
+	last           int64 // the seq of the last line printed
 	printed        int
 	seen           bool // the task was found at least once
 	broken         bool // reading the log failed: stop following
-	capped         bool // the log reached stepLogCap lines
 }
 
 // follow reads the log every stepFollowEvery until posted (the step's
@@ -226,43 +221,43 @@ func (f *stepFollower) follow(ctx context.Context, posted <-chan error) error {
 	}
 }
 
-// poll prints the lines after the last one printed. Not found means not
-// queued yet; any other failure (a server without a delegate hub, a key
-// that may not read tasks) stops following, and the output is printed
-// from the result instead.
+// poll prints the lines after the last one printed, page after page
+// while the server says more follow. Not found means not queued yet; any
+// other failure (a server without a delegate hub, a key that may not read
+// tasks) stops following, and the output is printed from the result
+// instead.
 func (f *stepFollower) poll(ctx context.Context) {
-	if f.broken || f.capped {
-		return
-	}
-	d, err := f.c.GetTask(ctx, f.id)
-	switch {
-	case client.IsNotFound(err):
-		return
-	case err != nil:
-		f.broken = true
-		return
-	}
-	f.seen = true
-	for _, l := range d.Logs {
-		if l.Seq <= f.last {
-			continue
+	for !f.broken {
+		d, err := f.c.GetTaskAfter(ctx, f.id, f.last)
+		switch {
+		case client.IsNotFound(err):
+			return
+		case err != nil:
+			f.broken = true
+			return
 		}
-		f.last = l.Seq
-		f.printed++
-		if strings.HasPrefix(l.Line, ops.StepNotePrefix) {
-			fmt.Fprintln(f.stderr, l.Line)
-		} else {
-			fmt.Fprintln(f.stdout, l.Line)
+		f.seen = true
+		for _, l := range d.Logs {
+			if l.Seq <= f.last {
+				continue
+			}
+			f.last = l.Seq
+			f.printed++
+			if strings.HasPrefix(l.Line, ops.StepNotePrefix) {
+				fmt.Fprintln(f.stderr, l.Line)
+			} else {
+				fmt.Fprintln(f.stdout, l.Line)
+			}
 		}
-	}
-	if len(d.Logs) >= stepLogCap {
-		f.capped = true
+		if !d.MoreLogs || len(d.Logs) == 0 {
+			return
+		}
 	}
 }
 
 // complete reports whether the whole output was printed from the log.
 func (f *stepFollower) complete() bool {
-	return f != nil && f.seen && !f.broken && !f.capped
+	return f != nil && f.seen && !f.broken
 }
 
 func readScript(s *streams, file string, args []string) (string, error) {

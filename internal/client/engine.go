@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // DelegateToken is a delegate token's record (never the token itself).
@@ -75,10 +76,12 @@ type TaskLog struct {
 	Line string `json:"line"`
 }
 
-// TaskDetail is a task with its log.
+// TaskDetail is a task with a page of its log.
 type TaskDetail struct {
 	Task
 	Logs []TaskLog `json:"logs"`
+	// MoreLogs: more lines follow Logs (read them with GetTaskAfter).
+	MoreLogs bool `json:"moreLogs"`
 }
 
 // TaskFilter narrows the task list.
@@ -135,10 +138,21 @@ func (c *Client) ListTasks(ctx context.Context, sc Scope, f TaskFilter, o ListOp
 	return out, err
 }
 
-// GetTask reads a task and its log.
+// GetTask reads a task and (the first page of) its log.
 func (c *Client) GetTask(ctx context.Context, id string) (TaskDetail, error) {
+	return c.GetTaskAfter(ctx, id, 0)
+}
+
+// GetTaskAfter reads a task and the page of its log after the line
+// afterSeq: a reader following a running task passes the last seq it
+// has, and gets only newer lines.
+func (c *Client) GetTaskAfter(ctx context.Context, id string, afterSeq int64) (TaskDetail, error) {
+	var q url.Values
+	if afterSeq > 0 {
+		q = url.Values{"afterSeq": {strconv.FormatInt(afterSeq, 10)}}
+	}
 	var out TaskDetail
-	_, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/ng/api/azimuth/tasks/" + pathEscape(id)}, &out)
+	_, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/ng/api/azimuth/tasks/" + pathEscape(id), Query: q}, &out)
 	return out, err
 }
 

@@ -154,22 +154,49 @@ func (h *Hub) ListTasks(ctx context.Context, p access.Principal, sc scope.Scope,
 		Kind: q.Kind, DelegateID: q.DelegateID, Page: q.Page})
 }
 
-// GetTask returns one task and its log lines.
+// TaskLogPage is the most log lines one read of a task returns.
+const TaskLogPage = 10000
+
+// GetTask returns one task and its first TaskLogPage log lines.
 func (h *Hub) GetTask(ctx context.Context, p access.Principal, id string) (store.Task, []store.TaskLog, error) {
+	t, logs, _, err := h.GetTaskLogs(ctx, p, id, 0)
+	return t, logs, err
+}
+
+// GetTaskLogs returns one task and up to TaskLogPage of its log lines
+// after afterSeq (0: from the start), and whether more follow them: a
+// reader following a running task asks with the last seq it has.
+func (h *Hub) GetTaskLogs(ctx context.Context, p access.Principal, id string, afterSeq int64) (store.Task, []store.TaskLog, bool, error) {
+	t, err := h.readableTask(ctx, p, id)
+	if err != nil {
+		return t, nil, false, err
+	}
+	logs, err := h.st.ListTaskLogs(ctx, id, max(afterSeq, 0), TaskLogPage+1)
+	if err != nil {
+		return t, nil, false, err
+	}
+	more := len(logs) > TaskLogPage
+	if more {
+		logs = logs[:TaskLogPage]
+	}
+	return t, logs, more, nil
+}
+
+// readableTask reads task id if p may see it.
+func (h *Hub) readableTask(ctx context.Context, p access.Principal, id string) (store.Task, error) {
 	notFound := failure.New(failure.NotFound, "task [%s] not found", strings.ToValidUTF8(id, "?")).WithCode("RESOURCE_NOT_FOUND_EXCEPTION")
 	if !validTaskID(id) {
-		return store.Task{}, nil, notFound
+		return store.Task{}, notFound
 	}
 	t, err := h.st.GetTask(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return t, nil, notFound
+		return t, notFound
 	}
 	if err != nil {
-		return t, nil, err
+		return t, err
 	}
 	if !p.IsSystem() && !p.Scope.Contains(t.Owner) && !p.Scope.Contains(t.Scope) {
-		return store.Task{}, nil, notFound
+		return store.Task{}, notFound
 	}
-	logs, err := h.st.ListTaskLogs(ctx, id, 0, 10000)
-	return t, logs, err
+	return t, nil
 }

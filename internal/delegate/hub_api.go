@@ -46,9 +46,9 @@ func (h *Hub) ListTasksAt(ctx context.Context, p access.Principal, sc scope.Scop
 	return h.ListTasks(ctx, p, sc, TaskQuery{Status: status, Kind: kind, DelegateID: delegateID, Page: pg})
 }
 
-// GetTaskWithLogs is GetTask.
-func (h *Hub) GetTaskWithLogs(ctx context.Context, p access.Principal, id string) (store.Task, []store.TaskLog, error) {
-	return h.GetTask(ctx, p, id)
+// GetTaskWithLogs is GetTaskLogs.
+func (h *Hub) GetTaskWithLogs(ctx context.Context, p access.Principal, id string, afterSeq int64) (store.Task, []store.TaskLog, bool, error) {
+	return h.GetTaskLogs(ctx, p, id, afterSeq)
 }
 
 // ProtocolCalls lists the protocol's paths and summaries.
