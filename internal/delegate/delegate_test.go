@@ -574,10 +574,12 @@ func TestRestartKeepsIdentity(t *testing.T) {
 }
 
 // TestOutputSealed: a task's output travels back to the caller intact but
-// is stored encrypted, bound to its task: a row's output copied to another
-// task cannot be read back through it.
+// is stored encrypted while it waits for the caller, bound to its task:
+// two sealings of the same output differ; once the caller has read it the
+// row keeps none.
 func TestOutputSealed(t *testing.T) {
 	canary := "output-canary-5d1e9b"
+	var finished recordedOutputs
 	f := newFixture(t, delegate.HubOptions{}, func(st *sqlstore.Store, o *delegate.HubOptions) {
 		m, err := secret.GenerateMasterKey()
 		if err != nil {
@@ -588,6 +590,7 @@ func TestOutputSealed(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Sealer = kr
+		o.Store = &outputRecorder{Store: st, rec: &finished}
 	})
 	tok := f.token(t, f.acc, "main")
 	f.agent(t, tok, "d1")
@@ -597,18 +600,48 @@ func TestOutputSealed(t *testing.T) {
 		if err != nil || res.Status != task.Succeeded || !strings.Contains(string(res.Output), canary) {
 			t.Fatalf("result %+v %v", res, err)
 		}
+		stored := finished.get(res.TaskID)
+		if strings.Contains(string(stored), canary) || !strings.HasPrefix(string(stored), "enc1:") {
+			t.Fatalf("output stored in plaintext: %s", stored)
+		}
 		row, err := f.st.GetTask(context.Background(), res.TaskID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(string(row.Output), canary) || !strings.HasPrefix(string(row.Output), "enc1:") {
-			t.Fatalf("output stored in plaintext: %s", row.Output)
+		if len(row.Output) != 0 || row.Status != store.TaskSucceeded || row.FinishedAt.IsZero() {
+			t.Fatalf("the row after the caller read its output: %+v", row)
 		}
 		ids = append(ids, res.TaskID)
 	}
-	a, _ := f.st.GetTask(context.Background(), ids[0])
-	b, _ := f.st.GetTask(context.Background(), ids[1])
-	if string(a.Output) == string(b.Output) {
+	if string(finished.get(ids[0])) == string(finished.get(ids[1])) {
 		t.Fatal("two sealings of the same output are identical: no fresh nonce")
 	}
+}
+
+// recordedOutputs are the outputs FinishTask stored, by task.
+type recordedOutputs struct {
+	mu  sync.Mutex
+	out map[string][]byte
+}
+
+func (r *recordedOutputs) get(id string) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.out[id]
+}
+
+// outputRecorder is the store, noting the output each FinishTask stores.
+type outputRecorder struct {
+	delegate.Store
+	rec *recordedOutputs
+}
+
+func (s *outputRecorder) FinishTask(ctx context.Context, id, delegateID string, t store.Task) error {
+	s.rec.mu.Lock()
+	if s.rec.out == nil {
+		s.rec.out = map[string][]byte{}
+	}
+	s.rec.out[id] = append([]byte(nil), t.Output...)
+	s.rec.mu.Unlock()
+	return s.Store.FinishTask(ctx, id, delegateID, t)
 }

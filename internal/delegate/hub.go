@@ -38,6 +38,8 @@ const (
 	// DefaultPruneAfter is how long a delegate row stays after its last
 	// contact (the list shows it as gone meanwhile).
 	DefaultPruneAfter = 7 * 24 * time.Hour
+	// DefaultOutputGrace is HubOptions.OutputGrace's default.
+	DefaultOutputGrace = time.Minute
 )
 
 // Bounds of the hub's own calls: a store call or a signal to other
@@ -102,7 +104,14 @@ type HubOptions struct {
 	// PruneAfter is how long after its last contact a delegate's row is
 	// deleted (it holds no running task); negative keeps them forever.
 	PruneAfter time.Duration
-	Now        func() time.Time
+	// OutputGrace is how long, beyond a lease, the output of an ended
+	// task is kept for the request waiting for it (which clears it once
+	// read): past it the waiter is gone, and the output (a kubeconfig, a
+	// registry credential, a page of tags) is dropped. The task's row
+	// stays. Default DefaultOutputGrace; the sweep runs at most this
+	// often.
+	OutputGrace time.Duration
+	Now         func() time.Time
 }
 
 // Hub is the server side of the delegate protocol and the engine's
@@ -121,6 +130,7 @@ type Hub struct {
 	touched map[string]time.Time     // delegate -> last contact written to the store
 	masks   map[string]maskEntry     // task -> the masker of its secrets, while it runs
 	pruned  time.Time                // last PruneDelegates
+	swept   time.Time                // last DropTaskOutputs
 
 	closing   chan struct{} // closed by Close: long-polls answer at once
 	closeOnce sync.Once
@@ -147,6 +157,9 @@ func NewHub(o HubOptions) *Hub {
 	}
 	if o.PruneAfter == 0 {
 		o.PruneAfter = DefaultPruneAfter
+	}
+	if o.OutputGrace <= 0 {
+		o.OutputGrace = DefaultOutputGrace
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -445,7 +458,17 @@ func (h *Hub) wait(ctx context.Context, id string, done <-chan struct{}, deadlin
 			continue
 		}
 		if t.Status != store.TaskQueued && t.Status != store.TaskRunning {
-			return h.resultOf(ctx, t), nil
+			res := h.resultOf(ctx, t)
+			if res.Output != nil {
+				// Read: the row keeps no output (a credential, a page
+				// of tags) nobody will read again.
+				cctx, cancel := bounded(ctx)
+				if err := h.st.ClearTaskOutput(cctx, id); err != nil {
+					h.log.Warn("clear a task's output once read; the output sweep drops it later", "task", id, "err", err)
+				}
+				cancel()
+			}
+			return res, nil
 		}
 		if done != nil {
 			select {
@@ -656,6 +679,7 @@ func (h *Hub) ExpireLeases(ctx context.Context) error {
 	}
 	h.forgetMasks()
 	h.prune(ctx)
+	h.dropOutputs(ctx)
 	return nil
 }
 
@@ -767,6 +791,31 @@ func (h *Hub) prune(ctx context.Context) {
 	}
 	if n > 0 {
 		h.log.Info("pruned delegates long gone", "count", n, "unseen for", h.opts.PruneAfter)
+	}
+}
+
+// dropOutputs drops the outputs of tasks that ended more than a lease and
+// OutputGrace ago, at most every OutputGrace: the request that waited for
+// each read it and cleared it long before, unless it went away (its
+// client or replica died).
+func (h *Hub) dropOutputs(ctx context.Context) {
+	now := h.now()
+	h.mu.Lock()
+	due := now.Sub(h.swept) >= h.opts.OutputGrace
+	if due {
+		h.swept = now
+	}
+	h.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := h.st.DropTaskOutputs(ctx, now.Add(-h.opts.Lease-h.opts.OutputGrace))
+	if err != nil {
+		h.log.Warn("drop the outputs nobody read", "err", err)
+		return
+	}
+	if n > 0 {
+		h.log.Info("dropped the outputs of ended tasks nobody read", "count", n, "endedMoreThan", h.opts.Lease+h.opts.OutputGrace)
 	}
 }
 

@@ -229,6 +229,13 @@ type Tasks interface {
 	// queued tasks past their deadline. failErr builds the error JSON of a
 	// failed or cancelled one (t.CancelRequested says which).
 	ExpireTasks(ctx context.Context, now time.Time, failErr func(t Task, queued bool) []byte) (Expired, error)
+	// ClearTaskOutput drops the output of an ended task (the request
+	// waiting for it has read it); the row stays, with its status,
+	// timings and error.
+	ClearTaskOutput(ctx context.Context, id string) error
+	// DropTaskOutputs drops the outputs of tasks that ended before before
+	// (nobody read them: their waiter went away) and says how many.
+	DropTaskOutputs(ctx context.Context, before time.Time) (int, error)
 	// AppendTaskLogs stores log lines by sequence number; a line already
 	// stored (a retried post) is kept.
 	AppendTaskLogs(ctx context.Context, id string, lines []TaskLog) error

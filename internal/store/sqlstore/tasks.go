@@ -395,6 +395,28 @@ WHERE id = $3 AND status = $4 AND delegate_id = $5 AND (lease_expires < $2 OR de
 	return out, nil
 }
 
+// ClearTaskOutput implements store.Tasks.
+func (s *Store) ClearTaskOutput(ctx context.Context, id string) error {
+	if _, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET output = '' WHERE id = $1 AND output <> ''
+ AND status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')`, id); err != nil {
+		return fmt.Errorf("clear the output of task %s: %w", id, s.translate(err))
+	}
+	return nil
+}
+
+// DropTaskOutputs implements store.Tasks. The partial index tasks_outputs
+// holds only the rows with an output, so the sweep costs nothing for the
+// task history.
+func (s *Store) DropTaskOutputs(ctx context.Context, before time.Time) (int, error) {
+	res, err := s.wq(ctx).ExecContext(ctx, `UPDATE tasks SET output = '' WHERE output <> '' AND finished_at < $1
+ AND status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("drop the outputs of tasks ended before %s: %w", before.UTC().Format(time.RFC3339), s.translate(err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // AppendTaskLogs implements store.Tasks.
 func (s *Store) AppendTaskLogs(ctx context.Context, id string, lines []store.TaskLog) error {
 	if len(lines) == 0 {

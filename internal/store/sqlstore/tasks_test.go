@@ -513,3 +513,36 @@ func TestQueuedGroups(t *testing.T) {
 		}
 	})
 }
+
+// TestTaskOutputs: an ended task's output is cleared once read, and the
+// outputs of tasks ended before a time are dropped; running tasks and the
+// rows themselves stay.
+func TestTaskOutputs(t *testing.T) {
+	eachDialect(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		acc := scope.Scope{Account: "acc"}
+		for i, id := range []string{"old", "new", "read", "running"} {
+			tk := newTask(id, acc)
+			tk.Status, tk.Output = store.TaskSucceeded, []byte(`enc1:x`)
+			tk.FinishedAt = now.Add(time.Duration(i) * time.Minute)
+			if id == "running" {
+				tk.Status, tk.FinishedAt = store.TaskRunning, time.Time{}
+			}
+			must(t, s.CreateTask(ctx, tk))
+		}
+		must(t, s.ClearTaskOutput(ctx, "read"))
+		must(t, s.ClearTaskOutput(ctx, "running")) // not ended: kept
+		n, err := s.DropTaskOutputs(ctx, now.Add(30*time.Second))
+		must(t, err)
+		if n != 1 {
+			t.Fatalf("dropped %d outputs, want 1 (old)", n)
+		}
+		for id, want := range map[string]string{"old": "", "new": "enc1:x", "read": "", "running": "enc1:x"} {
+			tk, err := s.GetTask(ctx, id)
+			must(t, err)
+			if string(tk.Output) != want || tk.Status == "" {
+				t.Errorf("%s: output %q status %s, want output %q", id, tk.Output, tk.Status, want)
+			}
+		}
+	})
+}
