@@ -385,8 +385,12 @@ func (h *Hub) Dispatch(ctx context.Context, spec task.Spec, id string, timeout t
 		attempts = 1
 	}
 	now := h.now()
+	params, err := h.sealParams(id, spec.Params)
+	if err != nil {
+		return nil, err
+	}
 	t := store.Task{ID: id, Kind: string(spec.Kind), Scope: spec.Scope, Owner: spec.Owner, Selectors: n.selectors, Requires: n.requires,
-		Status: store.TaskQueued, MaxAttempts: attempts, Requester: spec.Requester, Params: spec.Params,
+		Status: store.TaskQueued, MaxAttempts: attempts, Requester: spec.Requester, Params: params,
 		ConnectorVersion: spec.ConnectorVersion, CreatedAt: now, Deadline: now.Add(timeout)}
 	if t.Owner.Account == "" {
 		t.Owner = t.Scope

@@ -65,12 +65,12 @@ const ServerDelegateName = "(server)"
 
 // RecordLocal implements engine.Recorder: it stores a task the server ran
 // in-process, ended, so the task list shows it (status, timings, error).
-// Its output is not stored: the caller has it, and nobody reads it back.
+// Its parameters are sealed as a dispatched task's are; its output is not
+// stored: the caller has it, and nobody reads it back.
 func (h *Hub) RecordLocal(ctx context.Context, spec task.Spec, res *task.Result) {
 	t := store.Task{ID: res.TaskID, Kind: string(spec.Kind), Scope: spec.Scope, Owner: spec.Owner, Selectors: Selectors(spec),
 		Status: string(res.Status), DelegateName: ServerDelegateName, Attempts: 1, MaxAttempts: 1, Runs: 1, Requester: spec.Requester,
-		Params: spec.Params, ConnectorVersion: spec.ConnectorVersion,
-		CreatedAt: res.CreatedAt, ClaimedAt: res.StartedAt, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Deadline: res.FinishedAt}
+		ConnectorVersion: spec.ConnectorVersion, CreatedAt: res.CreatedAt, ClaimedAt: res.StartedAt, StartedAt: res.StartedAt, FinishedAt: res.FinishedAt, Deadline: res.FinishedAt}
 	if t.Owner.Account == "" {
 		t.Owner = t.Scope
 	}
@@ -81,6 +81,12 @@ func (h *Hub) RecordLocal(ctx context.Context, spec task.Spec, res *task.Result)
 	if res.Error != nil {
 		t.Error, _ = json.Marshal(res.Error)
 	}
+	params, err := h.sealParams(res.TaskID, spec.Params)
+	if err != nil {
+		h.log.Warn("record a task the server ran", "task", res.TaskID, "err", err)
+		params = nil // the row keeps none rather than plaintext
+	}
+	t.Params = params
 	if err := h.st.CreateTask(context.WithoutCancel(ctx), &t); err != nil {
 		h.log.Warn("record a task the server ran", "task", res.TaskID, "err", err)
 	}

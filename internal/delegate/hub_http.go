@@ -479,7 +479,8 @@ func (h *Hub) handBack(ctx context.Context, s session, ts []store.Task, why stri
 	}
 }
 
-// offer builds the protocol task of a claim, with its secrets, and keeps
+// offer builds the protocol task of a claim, with its parameters
+// unsealed and its secrets, and keeps
 // their masker for what the delegate sends back. The lease goes as the
 // time left of it (LeaseMillis) and as its end counted from when the poll
 // was received (LeaseEndMillis): the delegate adds the latter to when it
@@ -488,8 +489,15 @@ func (h *Hub) handBack(ctx context.Context, s session, ts []store.Task, why stri
 // secrets took.
 func (h *Hub) offer(ctx context.Context, t store.Task, received time.Time) (protocol.Task, error) {
 	now := h.now()
-	pt := protocol.Task{ID: t.ID, Kind: task.Kind(t.Kind), ConnectorVersion: t.ConnectorVersion, Params: t.Params,
+	pt := protocol.Task{ID: t.ID, Kind: task.Kind(t.Kind), ConnectorVersion: t.ConnectorVersion,
 		TimeoutMillis: protocol.Millis(t.Deadline.Sub(now)), Attempt: t.Attempts}
+	// The parameters are sealed at rest (a script and its environment may
+	// carry secrets): opened for this delegate's answer only.
+	params, err := h.openParams(ctx, t.ID, t.Params)
+	if err != nil {
+		return pt, err
+	}
+	pt.Params = params
 	var values [][]byte
 	if len(t.ConnectorDoc) > 0 {
 		pt.Connector = t.ConnectorDoc

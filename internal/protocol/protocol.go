@@ -71,7 +71,9 @@
 // A task's secrets are decrypted by the server only when a delegate claims
 // the task, only for that delegate, and travel in the Poll answer over the
 // delegate's authenticated channel. They are never stored in a task row or
-// a log, and Secret redacts itself everywhere but on the wire.
+// a log, and Secret redacts itself everywhere but on the wire. A task's
+// Params (a script and its environment may carry secrets) are stored
+// encrypted and opened only for the Poll answer too.
 //
 // # Errors
 //

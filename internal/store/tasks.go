@@ -47,8 +47,10 @@ const (
 )
 
 // Task is a stored task. Its connector snapshot holds secret references,
-// never values; Output and Error are what the executor returned (Error is
-// a task.Error as JSON, already masked).
+// never values; Params and Output are stored as the hub gives them (sealed
+// with the keyring: parameters may carry secrets, outputs are often
+// credentials), Output only until the waiting request has read it; Error
+// is a task.Error as JSON, already masked.
 type Task struct {
 	ID               string
 	Kind             string
