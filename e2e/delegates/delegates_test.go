@@ -451,7 +451,9 @@ func TestScopes(t *testing.T) {
 // follow), so a reader following a task never reads a line twice; a bad
 // afterSeq is refused.
 func TestTaskLogAfterSeq(t *testing.T) {
-	r := startServer(t, serverOpts{})
+	// A lease long enough for ten thousand lines to be posted on a busy
+	// machine under the race detector (the test is about the log).
+	r := startServer(t, serverOpts{lease: 30 * time.Second})
 	tok := r.token(t, "main")
 	startAgent(t, r.url, tok, "runner", nil, 4, nil)
 	waitDelegates(t, r, 1)
