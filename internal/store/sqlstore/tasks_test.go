@@ -2,11 +2,15 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/store"
@@ -545,4 +549,51 @@ func TestTaskOutputs(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPlaintextParamsDropped: upgrading a database whose ended tasks hold
+// their parameters in plaintext (written before parameters were sealed)
+// drops those parameters and keeps the rows; a queued task keeps its
+// parameters (its delegate needs them), and sealed ones stay.
+func TestPlaintextParamsDropped(t *testing.T) {
+	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			url := filepath.Join(t.TempDir(), "azimuth.db")
+			driver, gd, dsn := "sqlite", goose.DialectSQLite3, "file:"+url
+			if d == sqlstore.Postgres {
+				url = testenv.Postgres(t)
+				driver, gd, dsn = "pgx", goose.DialectPostgres, url
+			}
+			db, err := sql.Open(driver, dsn)
+			must(t, err)
+			fsys, err := sqlstore.MigrationsFS(d)
+			must(t, err)
+			p, err := goose.NewProvider(gd, db, fsys)
+			must(t, err)
+			_, err = p.UpTo(ctx, 11) // the schema before the drop
+			must(t, err)
+			for _, r := range []struct{ id, status, params string }{
+				{"ended", "SUCCEEDED", `{"script":"export TOKEN=plain"}`},
+				{"failed", "FAILED", `{"script":"export TOKEN=plain"}`},
+				{"queued", "QUEUED", `{"script":"export TOKEN=plain"}`},
+				{"sealed", "SUCCEEDED", `enc1:c2VhbGVk`},
+			} {
+				_, err := db.ExecContext(ctx, `INSERT INTO tasks (id, kind, account, org, project, owner_org, owner_project, params, status, created_at, deadline)
+VALUES ($1, 'step.script', 'acc', '', '', '', '', $2, $3, 1, 2)`, r.id, r.params, r.status)
+				must(t, err)
+			}
+			must(t, db.Close())
+			s, err := sqlstore.Open(ctx, sqlstore.Options{URL: url})
+			must(t, err)
+			defer s.Close()
+			for id, want := range map[string]string{"ended": "", "failed": "", "queued": `{"script":"export TOKEN=plain"}`, "sealed": "enc1:c2VhbGVk"} {
+				tk, err := s.GetTask(ctx, id)
+				must(t, err)
+				if string(tk.Params) != want {
+					t.Errorf("%s: params %q, want %q", id, tk.Params, want)
+				}
+			}
+		})
+	}
 }
