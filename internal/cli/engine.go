@@ -382,6 +382,15 @@ func newTaskCmd(s *streams) *cobra.Command {
 			if err != nil {
 				return apiError(t, err)
 			}
+			// The server answers a page of the log at a time: read on to
+			// its end.
+			for x.MoreLogs && len(x.Logs) > 0 {
+				next, err := c.GetTaskAfter(cmd.Context(), args[0], x.Logs[len(x.Logs)-1].Seq)
+				if err != nil {
+					return apiError(t, err)
+				}
+				x.Logs, x.MoreLogs = append(x.Logs, next.Logs...), next.MoreLogs
+			}
 			if ok, err := p.structured(x); ok {
 				return err
 			}

@@ -98,6 +98,15 @@ func TestDelegateCommands(t *testing.T) {
 	if g := run("task", "get", res.TaskID).out; !strings.Contains(g, "from the cli test line 2") {
 		t.Fatalf("task get:\n%s", g)
 	}
+	// A log longer than a page of the task endpoint is printed whole.
+	long, err := srv.Engine.Run(ctx, task.Spec{Kind: ops.KindDiagEcho, Scope: scope.Scope{Account: "acme"}, Selectors: []string{"b"},
+		Params: json.RawMessage(`{"message":"long","lines":10003}`)})
+	if err != nil || long.Status != task.Succeeded {
+		t.Fatalf("long task: %+v %v", long, err)
+	}
+	if g := run("task", "get", long.TaskID).out; strings.Count(g, "  | long line ") != 10003 || !strings.Contains(g, "  | long line 10003\n") {
+		t.Fatalf("task get of a 10,003-line log printed %d lines", strings.Count(g, "  | long line "))
+	}
 	run("delegate", "token", "revoke", toks[0].ID)
 	select {
 	case r := <-dres:
