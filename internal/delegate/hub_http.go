@@ -479,14 +479,13 @@ func (h *Hub) handBack(ctx context.Context, s session, ts []store.Task, why stri
 	}
 }
 
-// offer builds the protocol task of a claim, with its parameters
-// unsealed and its secrets, and keeps
-// their masker for what the delegate sends back. The lease goes as the
-// time left of it (LeaseMillis) and as its end counted from when the poll
-// was received (LeaseEndMillis): the delegate adds the latter to when it
-// sent the poll, which can only be earlier, so its idea of the lease's end
-// is never later than the server's, however long the poll waited and the
-// secrets took.
+// offer builds the protocol task of a claim, with its parameters opened
+// and its secrets, and keeps their masker for what the delegate sends
+// back. The lease goes as the time left of it (LeaseMillis) and as its end
+// counted from when the poll was received (LeaseEndMillis): the delegate
+// adds the latter to when it sent the poll, which can only be earlier, so
+// its idea of the lease's end is never later than the server's, however
+// long the poll waited and the secrets took.
 func (h *Hub) offer(ctx context.Context, t store.Task, received time.Time) (protocol.Task, error) {
 	now := h.now()
 	pt := protocol.Task{ID: t.ID, Kind: task.Kind(t.Kind), ConnectorVersion: t.ConnectorVersion,
