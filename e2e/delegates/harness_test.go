@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/access"
+	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/client"
 	"github.com/azimuthcd/azimuth/internal/config"
 	"github.com/azimuthcd/azimuth/internal/delegate"
@@ -157,33 +158,7 @@ type proc struct {
 
 func startDelegate(t testing.TB, serverURL, token, name string, tags []string, extra ...string) *proc {
 	t.Helper()
-	args := []string{"delegate", "--server", serverURL, "--token", token, "--name", name, "--log-level", "debug"}
-	if len(tags) > 0 {
-		args = append(args, "--tags", strings.Join(tags, ","))
-	}
-	args = append(args, extra...)
-	cmd := exec.Command(azimuthBinary(t), args...)
-	cmd.Env = append(os.Environ(), "AZIMUTH_SERVER=", "AZIMUTH_DELEGATE_TOKEN=", "IDENTITY_ENDPOINT=", "IDENTITY_HEADER=", "KUBERNETES_SERVICE_HOST=")
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, out: out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("delegate %s output:\n%s", name, out.String())
-		}
-	})
-	return p
+	return startDelegateEnv(t, serverURL, token, name, tags, nil, extra...)
 }
 
 // agent is an in-process delegate (many of them cost less than processes).
@@ -292,13 +267,21 @@ func (r *replica) mustRun(t testing.TB, id string, kind task.Kind, params string
 // Kubernetes).
 func startDelegateEnv(t testing.TB, serverURL, token, name string, tags, env []string, extra ...string) *proc {
 	t.Helper()
+	base := append(os.Environ(), "AZIMUTH_SERVER=", "AZIMUTH_DELEGATE_TOKEN=", "IDENTITY_ENDPOINT=", "IDENTITY_HEADER=", "KUBERNETES_SERVICE_HOST=")
+	return startDelegateProc(t, append(base, env...), serverURL, token, name, tags, extra...)
+}
+
+// startDelegateProc runs `azimuth delegate` with exactly the environment
+// env, and stops it (SIGTERM, then kill) when the test ends.
+func startDelegateProc(t testing.TB, env []string, serverURL, token, name string, tags []string, extra ...string) *proc {
+	t.Helper()
 	args := []string{"delegate", "--server", serverURL, "--token", token, "--name", name, "--log-level", "debug"}
 	if len(tags) > 0 {
 		args = append(args, "--tags", strings.Join(tags, ","))
 	}
 	args = append(args, extra...)
 	cmd := exec.Command(azimuthBinary(t), args...)
-	cmd.Env = append(append(os.Environ(), "AZIMUTH_SERVER=", "AZIMUTH_DELEGATE_TOKEN=", "IDENTITY_ENDPOINT=", "IDENTITY_HEADER=", "KUBERNETES_SERVICE_HOST="), env...)
+	cmd.Env = env
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -319,4 +302,23 @@ func startDelegateEnv(t testing.TB, serverURL, token, name string, tags, env []s
 		}
 	})
 	return p
+}
+
+// writeCloudConfigs writes the simulator's cloud configuration for the
+// server and the one of its simulated host delegate-host (whose IMDS
+// answers for that host's managed identities) into dir.
+func writeCloudConfigs(t testing.TB, sim *azuresim.Sim, dir string) (serverCfg, hostCfg string) {
+	t.Helper()
+	serverCfg, hostCfg = filepath.Join(dir, "server-cloud.json"), filepath.Join(dir, "host.json")
+	if err := sim.Override().Write(serverCfg); err != nil {
+		t.Fatal(err)
+	}
+	ho, err := sim.HostOverride("delegate-host")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ho.Write(hostCfg); err != nil {
+		t.Fatal(err)
+	}
+	return serverCfg, hostCfg
 }

@@ -40,17 +40,7 @@ func TestStepParamsSealed(t *testing.T) {
 			inScript, inEnv := canary("script"), canary("env")
 			sim := azuresim.StartForTestWith(t, azuresim.Options{})
 			dir := t.TempDir()
-			serverCfg, hostCfg := filepath.Join(dir, "server-cloud.json"), filepath.Join(dir, "host.json")
-			if err := sim.Override().Write(serverCfg); err != nil {
-				t.Fatal(err)
-			}
-			ho, err := sim.HostOverride("delegate-host")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := ho.Write(hostCfg); err != nil {
-				t.Fatal(err)
-			}
+			serverCfg, hostCfg := writeCloudConfigs(t, sim, dir)
 			o := serverOpts{dataDir: dir, cloudConfig: serverCfg}
 			if dialect == sqlstore.Postgres {
 				o.dbURL = testenv.Postgres(t)

@@ -87,17 +87,7 @@ func TestReplicaKill(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	sim := azuresim.StartForTestWith(t, azuresim.Options{})
 	dir := t.TempDir()
-	serverCfg, hostCfg := filepath.Join(dir, "cloud.json"), filepath.Join(dir, "host.json")
-	if err := sim.Override().Write(serverCfg); err != nil {
-		t.Fatal(err)
-	}
-	ho, err := sim.HostOverride("delegate-host")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ho.Write(hostCfg); err != nil {
-		t.Fatal(err)
-	}
+	serverCfg, hostCfg := writeCloudConfigs(t, sim, dir)
 	keyFile := filepath.Join(dir, "master.key")
 	m, _ := secret.GenerateMasterKey()
 	if err := os.WriteFile(keyFile, m.Encode(), 0o600); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,17 +23,7 @@ import (
 func TestManagedIdentityStepRunsInKubernetes(t *testing.T) {
 	sim := azuresim.StartForTestWith(t, azuresim.Options{})
 	dir := t.TempDir()
-	serverCfg, hostCfg := filepath.Join(dir, "server-cloud.json"), filepath.Join(dir, "host.json")
-	if err := sim.Override().Write(serverCfg); err != nil {
-		t.Fatal(err)
-	}
-	ho, err := sim.HostOverride("delegate-host")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ho.Write(hostCfg); err != nil {
-		t.Fatal(err)
-	}
+	serverCfg, hostCfg := writeCloudConfigs(t, sim, dir)
 	r := startServer(t, serverOpts{cloudConfig: serverCfg})
 	tok := r.token(t, "main")
 	startDelegate(t, r.url, tok, "vm", []string{"aks"}, "--cloud-config", hostCfg)
@@ -51,7 +40,7 @@ func TestManagedIdentityStepRunsInKubernetes(t *testing.T) {
 		return out, err
 	}
 	start := time.Now()
-	_, err = step()
+	_, err := step()
 	took := time.Since(start)
 	for _, want := range []string{"selectors aks", "vm does not run in Kubernetes", "inherits a managed identity"} {
 		if err == nil || !strings.Contains(err.Error(), want) {

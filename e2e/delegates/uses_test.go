@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,40 +33,19 @@ const (
 // managed-identity step's delegate).
 func startUsesDelegate(t *testing.T, serverURL, token, name string, tags []string, kubernetes bool, cloudConfig, path string) *proc {
 	t.Helper()
-	args := []string{"delegate", "--server", serverURL, "--token", token, "--name", name, "--log-level", "info",
-		"--tags", strings.Join(tags, ","), "--cloud-config", cloudConfig}
-	cmd := exec.Command(azimuthBinary(t), args...)
+	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "AZIMUTH_") || strings.HasPrefix(k, "IDENTITY_") || k == "KUBERNETES_SERVICE_HOST" || k == "PATH" {
 			continue
 		}
-		cmd.Env = append(cmd.Env, kv)
+		env = append(env, kv)
 	}
-	cmd.Env = append(cmd.Env, "PATH="+path)
+	env = append(env, "PATH="+path)
 	if kubernetes {
-		cmd.Env = append(cmd.Env, "KUBERNETES_SERVICE_HOST=10.0.0.1")
+		env = append(env, "KUBERNETES_SERVICE_HOST=10.0.0.1")
 	}
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, out: out, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("delegate %s output:\n%s", name, out.String())
-		}
-	})
-	return p
+	return startDelegateProc(t, env, serverURL, token, name, tags, "--cloud-config", cloudConfig, "--log-level", "info")
 }
 
 // usesPath is a PATH with bash and kubectl and without kubelogin or az.
@@ -108,17 +85,7 @@ func TestDelegateUses(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	serverCfg, hostCfg := filepath.Join(dir, "server-cloud.json"), filepath.Join(dir, "host.json")
-	if err := sim.Override().Write(serverCfg); err != nil {
-		t.Fatal(err)
-	}
-	ho, err := sim.HostOverride("delegate-host")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ho.Write(hostCfg); err != nil {
-		t.Fatal(err)
-	}
+	serverCfg, hostCfg := writeCloudConfigs(t, sim, dir)
 	r := startServer(t, serverOpts{cloudConfig: serverCfg})
 	tok := r.token(t, "main")
 	// Both delegates run on the simulated host delegate-host (its IMDS
