@@ -247,22 +247,22 @@ func acrBuildDetailsOf(login, repo, tag, digest string, created, updated time.Ti
 // against encoding/json.
 func appendBuildDetails(b []byte, login, repo string, t ops.TagInfo) []byte {
 	b = append(b, `{"tag":`...)
-	b = appendJSONText(b, t.Name)
+	b = ops.AppendJSONString(b, t.Name)
 	b = append(b, `,"metadata":{"image":`...)
-	b = appendJSONText(b, login+"/"+repo+":"+t.Name)
+	b = ops.AppendJSONString(b, login+"/"+repo+":"+t.Name)
 	b = append(b, `,"tag":`...)
-	b = appendJSONText(b, t.Name)
+	b = ops.AppendJSONString(b, t.Name)
 	b = append(b, `,"registryHostname":`...)
-	b = appendJSONText(b, login)
+	b = ops.AppendJSONString(b, login)
 	if t.Digest != "" {
 		b = append(b, `,"SHA":`...)
-		b = appendJSONText(b, t.Digest)
+		b = ops.AppendJSONString(b, t.Digest)
 	}
 	b = append(b, `},"repository":`...)
-	b = appendJSONText(b, repo)
+	b = ops.AppendJSONString(b, repo)
 	if t.Digest != "" {
 		b = append(b, `,"digest":`...)
-		b = appendJSONText(b, t.Digest)
+		b = ops.AppendJSONString(b, t.Digest)
 	}
 	if !t.CreatedTime.IsZero() {
 		b = append(b, `,"createdTime":"`...)
@@ -273,20 +273,6 @@ func appendBuildDetails(b []byte, login, repo string, t ops.TagInfo) []byte {
 		b = append(ops.AppendTime(b, t.LastUpdateTime), '"')
 	}
 	return append(b, '}')
-}
-
-// appendJSONText quotes s as encoding/json does; printable ASCII without
-// characters it escapes (every tag, repository and digest) is copied.
-func appendJSONText(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // acrBuildDetails is Harness's getBuildDetails without its cap: every tag,

@@ -430,10 +430,10 @@ func (t TagInfo) MarshalJSON() ([]byte, error) { return t.appendJSON(make([]byte
 
 func (t TagInfo) appendJSON(b []byte) []byte {
 	b = append(b, `{"name":`...)
-	b = appendJSONString(b, t.Name)
+	b = AppendJSONString(b, t.Name)
 	if t.Digest != "" {
 		b = append(b, `,"digest":`...)
-		b = appendJSONString(b, t.Digest)
+		b = AppendJSONString(b, t.Digest)
 	}
 	if !t.CreatedTime.IsZero() {
 		b = append(b, `,"createdTime":"`...)
@@ -487,9 +487,9 @@ func AppendTime(b []byte, t time.Time) []byte {
 	return append(b, 'Z')
 }
 
-// appendJSONString quotes s as encoding/json would; plain ASCII (every tag
+// AppendJSONString quotes s as encoding/json would; plain ASCII (every tag
 // name and digest) is copied as is.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
