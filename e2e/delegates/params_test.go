@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -152,60 +151,13 @@ func leakForms(s string) []string {
 	return out
 }
 
-// dumpTables renders every row of every table of the store, each value as
-// text and, for bytes, also in hex.
+// dumpTables renders every row of every table of the store (and fails
+// the test if it holds no task, which would make the search prove nothing).
 func dumpTables(t *testing.T, st *sqlstore.Store) string {
 	t.Helper()
-	ctx := context.Background()
-	db := st.DB()
-	q := `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
-	if st.Dialect() == sqlstore.SQLite {
-		q = `SELECT name FROM sqlite_master WHERE type = 'table'`
+	var n int
+	if err := st.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM tasks`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("the dump holds no task (%d, %v)", n, err)
 	}
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	sort.Strings(tables)
-	var out strings.Builder
-	for _, tb := range tables {
-		rows, err := db.QueryContext(ctx, `SELECT * FROM `+tb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		n := 0
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for i, v := range vals {
-				if b, ok := v.([]byte); ok {
-					fmt.Fprintf(&out, "%s.%s=%s (%x)\n", tb, cols[i], b, b)
-				} else {
-					fmt.Fprintf(&out, "%s.%s=%v\n", tb, cols[i], v)
-				}
-			}
-			n++
-		}
-		rows.Close()
-		if tb == "tasks" && n == 0 {
-			t.Fatal("the dump holds no task")
-		}
-	}
-	return out.String()
+	return testenv.DumpTables(t, st.DB(), st.Dialect() == sqlstore.Postgres)
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -266,57 +265,7 @@ func azureConnector(id, org, project, secretRef string) map[string]any {
 // nothing.
 func (e *env) dump() string {
 	e.t.Helper()
-	ctx := context.Background()
-	db := e.st.DB()
-	var tables []string
-	var q string
-	if e.st.Dialect() == sqlstore.SQLite {
-		q = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-	} else {
-		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`
-	}
-	rows, err := db.QueryContext(ctx, q)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for rows.Next() {
-		var n string
-		_ = rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	sort.Strings(tables)
-	var out strings.Builder
-	for _, tb := range tables {
-		rows, err := db.QueryContext(ctx, `SELECT * FROM `+tb)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		var lines []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				e.t.Fatal(err)
-			}
-			var b strings.Builder
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = fmt.Sprintf("%x", bs)
-				}
-				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
-			}
-			lines = append(lines, b.String())
-		}
-		rows.Close()
-		sort.Strings(lines)
-		fmt.Fprintf(&out, "== %s\n%s\n", tb, strings.Join(lines, "\n"))
-	}
-	return out.String()
+	return testenv.DumpTables(e.t, e.st.DB(), e.st.Dialect() == sqlstore.Postgres)
 }
 
 // eachDialect runs fn on SQLite and on PostgreSQL.
