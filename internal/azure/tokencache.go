@@ -1,7 +1,10 @@
 package azure
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -9,6 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 )
 
 // Token cache tuning (reliability.md §6): refresh 5 minutes before expiry
@@ -106,7 +111,7 @@ func (c *tokenCache) GetToken(ctx context.Context, opts policy.TokenRequestOptio
 	c.mu.Unlock()
 	select {
 	case <-call.done:
-		return call.tok, call.err
+		return call.tok, ownCopy(call.err)
 	case <-ctx.Done():
 		noteTokenWait(ctx, c.endpoint)
 		return azcore.AccessToken{}, &tokenWaitError{endpoint: c.endpoint, err: ctx.Err()}
@@ -205,6 +210,7 @@ func (c *tokenCache) acquire(ctx context.Context, opts policy.TokenRequestOption
 		if ev, ok := p.transportFailure(); ok {
 			te.transport = ev.Err
 		}
+		te.freeze()
 		return azcore.AccessToken{}, te
 	}
 	return tok, nil
@@ -222,19 +228,76 @@ func (c *tokenCache) expire() {
 // tokenError is a failed token acquisition: the credential's error, the
 // host last addressed and the typed transport failure if the last
 // exchange failed in transport.
+//
+// One acquisition's failure reaches every caller that waited for it, and
+// each reads it (its message, Entra's answer) on its own goroutine. Reading
+// an azidentity.AuthenticationFailedError's body is not safe concurrently
+// (runtime.Payload caches the body by writing to the response), so the
+// acquiring goroutine reads it once (freeze) and every caller gets its own
+// copy of the error with its own response body (ownCopy).
 type tokenError struct {
 	err       error
 	endpoint  string
 	transport error
+
+	msg  string                                // err.Error(), read once
+	auth *azidentity.AuthenticationFailedError // this caller's copy, found first by errors.As
+	body []byte                                // the authority's answer
 }
 
-func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return e.err.Error()
+}
 
 func (e *tokenError) Unwrap() []error {
-	if e.transport != nil {
-		return []error{e.err, e.transport}
+	errs := make([]error, 0, 3)
+	if e.auth != nil {
+		errs = append(errs, e.auth)
 	}
-	return []error{e.err}
+	errs = append(errs, e.err)
+	if e.transport != nil {
+		errs = append(errs, e.transport)
+	}
+	return errs
+}
+
+// freeze reads, on the acquiring goroutine, what callers will read: the
+// message and the authority's answer.
+func (e *tokenError) freeze() {
+	var afe *azidentity.AuthenticationFailedError
+	if errors.As(e.err, &afe) && afe.RawResponse != nil {
+		if body, err := runtime.Payload(afe.RawResponse); err == nil {
+			e.body = body
+		}
+	}
+	e.msg = e.err.Error()
+	if e.body != nil {
+		e.auth = copyAuthFailure(afe, e.body)
+	}
+}
+
+// ownCopy gives a waiting caller its own copy of a shared failure.
+func ownCopy(err error) error {
+	te, ok := err.(*tokenError)
+	if !ok || te.auth == nil {
+		return err
+	}
+	cp := *te
+	cp.auth = copyAuthFailure(te.auth, te.body)
+	return &cp
+}
+
+// copyAuthFailure copies an authentication failure with a response of its
+// own, whose body reads body.
+func copyAuthFailure(afe *azidentity.AuthenticationFailedError, body []byte) *azidentity.AuthenticationFailedError {
+	cp := *afe
+	resp := *afe.RawResponse
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	cp.RawResponse = &resp
+	return &cp
 }
 
 // tokenWaitError is a caller that gave up waiting for a token.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -338,5 +339,45 @@ func TestTokenCachePartitions(t *testing.T) {
 	}
 	if get(t, c, armOpts) != f {
 		t.Fatal("the challenge's token replaces the cached one")
+	}
+}
+
+// One failed acquisition reaches every caller that waited for it, and each
+// reads it at once on its own goroutine: its message and Entra's answer
+// (the classification). Under the race detector this proves the callers
+// share nothing they write (reading an azidentity failure's body writes to
+// its response).
+func TestSharedTokenFailureReadConcurrently(t *testing.T) {
+	s := startSim(t)
+	f := newFactory(t, s.Override(), nil)
+	cred, err := f.Credential(secretConnector("bad", secretApp, tenantID), secrets(connector.PathSecretRef, "not-the-secret"), "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scope := cred.Cloud().ARMScope()
+	const callers = 32
+	reasons := make([]Reason, callers)
+	msgs := make([]string, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{scope}, EnableCAE: true})
+			if err == nil {
+				return
+			}
+			msgs[i] = err.Error()
+			if e := cred.Classify(err); e != nil {
+				reasons[i] = e.Reason
+			}
+		})
+	}
+	wg.Wait()
+	for i := range callers {
+		if reasons[i] != ReasonClientSecretInvalid || !strings.Contains(msgs[i], "AADSTS7000215") {
+			t.Fatalf("caller %d: reason %q, message %q", i, reasons[i], msgs[i])
+		}
+	}
+	if n := s.TokenRequests(tenantID, secretApp, scope); n < 1 || n >= callers {
+		t.Fatalf("%d concurrent callers made %d token requests: they did not share the acquisition", callers, n)
 	}
 }

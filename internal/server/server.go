@@ -247,8 +247,9 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	track := newInflight()
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           track.wrap(s.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		// No WriteTimeout: task routes (connection tests, script steps)
@@ -285,6 +286,10 @@ func (s *Server) Run(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
 		err = hs.Shutdown(sctx)
 		cancel()
+		if err != nil {
+			s.log.Error("requests still in flight when the shutdown grace ran out", "grace", s.cfg.ShutdownTimeout, "requests", track.list())
+			err = fmt.Errorf("shut down within %s: %w", s.cfg.ShutdownTimeout, err)
+		}
 		if serr := <-serveErr; !errors.Is(serr, http.ErrServerClosed) && serr != nil && err == nil {
 			err = serr
 		}
