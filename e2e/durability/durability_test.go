@@ -208,8 +208,10 @@ func TestCrashDurabilityPostgres(t *testing.T) {
 // crashTest runs the cycles against one database: creates, SIGKILL in the
 // middle, integrity check, restart, every acknowledged create present.
 func crashTest(t *testing.T, dbURL string, integrity func(*testing.T), dataDir string) {
-	if testing.Short() {
-		t.Skip("builds the binary and kills servers; not in -short")
+	// -short leaves out this slow test on a developer's machine; in CI it
+	// always runs.
+	if testing.Short() && !testenv.InCI() {
+		t.Skip("builds the binary and kills servers; not in -short (always run with CI=true)")
 	}
 	bin := azimuthBinary(t)
 	keyFile := filepath.Join(t.TempDir(), "master.key")
