@@ -63,12 +63,10 @@ func newAPIKeyCreateCmd(s *streams) *cobra.Command {
 	return cmd
 }
 
-func apiKeyRows(s *streams, items []client.APIKey) error {
-	tb := newTable(s.out, "ID", "NAME", "SCOPE", "ROLE", "CREATED", "CREATED BY", "REVOKED")
-	for _, k := range items {
-		tb.row(k.ID, k.Name, scopeString(k.OrgIdentifier, k.ProjectIdentifier), k.Role, when(k.CreatedAt), k.CreatedBy, when(k.RevokedAt))
-	}
-	return tb.flush()
+var apiKeyHeader = []string{"ID", "NAME", "SCOPE", "ROLE", "CREATED", "CREATED BY", "REVOKED"}
+
+func apiKeyRow(k client.APIKey) []string {
+	return []string{k.ID, k.Name, scopeString(k.OrgIdentifier, k.ProjectIdentifier), k.Role, when(k.CreatedAt), k.CreatedBy, when(k.RevokedAt)}
 }
 
 func newAPIKeyListCmd(s *streams) *cobra.Command {
@@ -79,31 +77,14 @@ func newAPIKeyListCmd(s *streams) *cobra.Command {
 		Short: "List the API keys of a scope (never the keys themselves)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.APIKey], error) {
-				return c.ListAPIKeys(cmd.Context(), t.scope(), sub, o)
+			return runList(cmd, s, &l, listing[client.APIKey]{
+				what:   "API keys",
+				header: apiKeyHeader,
+				row:    apiKeyRow,
+				fetch: func(c *client.Client, t target, o client.ListOptions) (client.Page[client.APIKey], error) {
+					return c.ListAPIKeys(cmd.Context(), t.scope(), sub, o)
+				},
 			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.APIKey{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			if err := apiKeyRows(s, items); err != nil {
-				return err
-			}
-			pageFooter(s.err, "API keys", info)
-			return nil
 		},
 	}
 	l.add(cmd, false)

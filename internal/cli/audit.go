@@ -48,49 +48,33 @@ func newAuditListCmd(s *streams) *cobra.Command {
 		Short: "List audit events at a scope and below, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
-			now := time.Now()
-			var err1, err2 error
-			f.Since, err1 = parseSince("since", since, now)
-			f.Until, err2 = parseSince("until", until, now)
-			if err := errors.Join(err1, err2); err != nil {
-				return withExit(ExitUsage, err)
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.AuditEvent], error) {
-				ff := f
-				ff.ListOptions = o
-				return c.ListAudit(cmd.Context(), t.scope(), ff)
+			return runList(cmd, s, &l, listing[client.AuditEvent]{
+				what:   "events",
+				header: []string{"SEQ", "TIME", "ACTOR", "ACTION", "SCOPE", "IDENTIFIER", "OUTCOME", "FROM", "DETAIL"},
+				row: func(e client.AuditEvent) []string {
+					actor := e.ActorName
+					if e.ActorKeyID != "" {
+						actor += " (" + e.ActorKeyID + ")"
+					}
+					return []string{strconv.FormatInt(e.Seq, 10), when(e.Time), actor, e.Action, scopeString(e.OrgIdentifier, e.ProjectIdentifier),
+						e.Identifier, e.Outcome, e.Source, e.Detail}
+				},
+				check: func() error {
+					now := time.Now()
+					var err1, err2 error
+					f.Since, err1 = parseSince("since", since, now)
+					f.Until, err2 = parseSince("until", until, now)
+					if err := errors.Join(err1, err2); err != nil {
+						return withExit(ExitUsage, err)
+					}
+					return nil
+				},
+				fetch: func(c *client.Client, t target, o client.ListOptions) (client.Page[client.AuditEvent], error) {
+					ff := f
+					ff.ListOptions = o
+					return c.ListAudit(cmd.Context(), t.scope(), ff)
+				},
 			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.AuditEvent{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			tb := newTable(s.out, "SEQ", "TIME", "ACTOR", "ACTION", "SCOPE", "IDENTIFIER", "OUTCOME", "FROM", "DETAIL")
-			for _, e := range items {
-				actor := e.ActorName
-				if e.ActorKeyID != "" {
-					actor += " (" + e.ActorKeyID + ")"
-				}
-				tb.row(strconv.FormatInt(e.Seq, 10), when(e.Time), actor, e.Action, scopeString(e.OrgIdentifier, e.ProjectIdentifier),
-					e.Identifier, e.Outcome, e.Source, e.Detail)
-			}
-			if err := tb.flush(); err != nil {
-				return err
-			}
-			pageFooter(s.err, "events", info)
-			return nil
 		},
 	}
 	l.add(cmd, false)

@@ -272,40 +272,19 @@ func newConnectorListCmd(s *streams) *cobra.Command {
 		Short: "List the connectors of a scope",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.Connector], error) {
-				return c.ListConnectors(cmd.Context(), t.scope(), client.ListConnectorsOptions{ListOptions: o, Types: types})
+			return runList(cmd, s, &l, listing[client.Connector]{
+				what:   "connectors",
+				header: []string{"IDENTIFIER", "NAME", "SCOPE", "CREDENTIAL", "ENVIRONMENT", "STATUS", "MODIFIED"},
+				row: func(it client.Connector) []string {
+					ci := it.Connector
+					cred, env, _, _ := credentialSummary(ci)
+					return []string{ci.Identifier, ci.Name, scopeString(ci.OrgIdentifier, ci.ProjectIdentifier), cred, env, it.Status.Status, when(it.LastModifiedAt)}
+				},
+				fetch: func(c *client.Client, t target, o client.ListOptions) (client.Page[client.Connector], error) {
+					return c.ListConnectors(cmd.Context(), t.scope(), client.ListConnectorsOptions{ListOptions: o, Types: types})
+				},
+				empty: true,
 			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.Connector{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			tb := newTable(s.out, "IDENTIFIER", "NAME", "SCOPE", "CREDENTIAL", "ENVIRONMENT", "STATUS", "MODIFIED")
-			for _, it := range items {
-				ci := it.Connector
-				cred, env, _, _ := credentialSummary(ci)
-				tb.row(ci.Identifier, ci.Name, scopeString(ci.OrgIdentifier, ci.ProjectIdentifier), cred, env, it.Status.Status, when(it.LastModifiedAt))
-			}
-			if err := tb.flush(); err != nil {
-				return err
-			}
-			if len(items) == 0 {
-				fmt.Fprintf(s.err, "No connectors in %s.\n", t.scope())
-			}
-			pageFooter(s.err, "connectors", info)
-			return nil
 		},
 	}
 	l.add(cmd, true)

@@ -319,46 +319,27 @@ func newTaskCmd(s *streams) *cobra.Command {
 		Short: "List tasks: type, connector, delegate, status, timings, error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.Task], error) {
-				return c.ListTasks(cmd.Context(), t.scope(), f, o)
-			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.Task{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			tb := newTable(s.out, "ID", "TYPE", "CONNECTOR", "DELEGATE", "STATUS", "CREATED", "DURATION", "ERROR")
-			for _, x := range items {
-				dur := ""
-				if x.DurationMillis > 0 || x.FinishedAt != 0 {
-					dur = (time.Duration(x.DurationMillis) * time.Millisecond).String()
-				}
-				msg := ""
-				if x.Error != nil {
-					msg = x.Error.Message
-					if len(msg) > 80 {
-						msg = msg[:77] + "..."
+			return runList(cmd, s, &l, listing[client.Task]{
+				what:   "tasks",
+				header: []string{"ID", "TYPE", "CONNECTOR", "DELEGATE", "STATUS", "CREATED", "DURATION", "ERROR"},
+				row: func(x client.Task) []string {
+					dur := ""
+					if x.DurationMillis > 0 || x.FinishedAt != 0 {
+						dur = (time.Duration(x.DurationMillis) * time.Millisecond).String()
 					}
-				}
-				tb.row(x.ID, x.Type, x.ConnectorIdentifier, x.DelegateName, x.Status, when(x.CreatedAt), dur, msg)
-			}
-			if err := tb.flush(); err != nil {
-				return err
-			}
-			pageFooter(s.err, "tasks", info)
-			return nil
+					msg := ""
+					if x.Error != nil {
+						msg = x.Error.Message
+						if len(msg) > 80 {
+							msg = msg[:77] + "..."
+						}
+					}
+					return []string{x.ID, x.Type, x.ConnectorIdentifier, x.DelegateName, x.Status, when(x.CreatedAt), dur, msg}
+				},
+				fetch: func(c *client.Client, t target, o client.ListOptions) (client.Page[client.Task], error) {
+					return c.ListTasks(cmd.Context(), t.scope(), f, o)
+				},
+			})
 		},
 	}
 	l.add(list, false)

@@ -95,36 +95,17 @@ func newOrgListCmd(s *streams) *cobra.Command {
 		Short: "List organizations",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.Org], error) {
-				return c.ListOrgs(cmd.Context(), o)
+			return runList(cmd, s, &l, listing[client.Org]{
+				what:   "organizations",
+				header: []string{"IDENTIFIER", "NAME", "DESCRIPTION", "TAGS"},
+				row: func(it client.Org) []string {
+					o := it.Organization
+					return []string{o.Identifier, o.Name, o.Description, tagsString(o.Tags)}
+				},
+				fetch: func(c *client.Client, _ target, o client.ListOptions) (client.Page[client.Org], error) {
+					return c.ListOrgs(cmd.Context(), o)
+				},
 			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.Org{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			tb := newTable(s.out, "IDENTIFIER", "NAME", "DESCRIPTION", "TAGS")
-			for _, it := range items {
-				o := it.Organization
-				tb.row(o.Identifier, o.Name, o.Description, tagsString(o.Tags))
-			}
-			if err := tb.flush(); err != nil {
-				return err
-			}
-			pageFooter(s.err, "organizations", info)
-			return nil
 		},
 	}
 	l.add(cmd, true)

@@ -305,3 +305,54 @@ func list[T any](cmd *cobra.Command, l *listFlags, fetch func(o client.ListOptio
 	items, err := client.All(cmd.Context(), func(_ context.Context, i int) (client.Page[T], error) { return fetch(l.options(i)) })
 	return items, pageInfo{}, err
 }
+
+// listing is what a list command shows of its items.
+type listing[T any] struct {
+	what   string           // the items, plural, for the paging footer
+	header []string         // the table's columns
+	row    func(T) []string // one item's cells
+	check  func() error     // optional: the command's own flags, checked after -o
+	fetch  func(c *client.Client, t target, o client.ListOptions) (client.Page[T], error)
+	empty  bool // say on stderr when the scope holds none
+}
+
+// runList is the body of every list command: check -o and the command's
+// flags, fetch a page (every page with --all), print it as JSON or YAML when
+// asked and as a table otherwise, then the paging footer on stderr.
+func runList[T any](cmd *cobra.Command, s *streams, l *listFlags, ls listing[T]) error {
+	p, err := newPrinter(cmd, s)
+	if err != nil {
+		return err
+	}
+	if ls.check != nil {
+		if err := ls.check(); err != nil {
+			return err
+		}
+	}
+	c, t, err := newAPIClient(cmd)
+	if err != nil {
+		return err
+	}
+	items, info, err := list(cmd, l, func(o client.ListOptions) (client.Page[T], error) { return ls.fetch(c, t, o) })
+	if err != nil {
+		return apiError(t, err)
+	}
+	if items == nil {
+		items = []T{}
+	}
+	if ok, err := p.structured(items); ok {
+		return err
+	}
+	tb := newTable(s.out, ls.header...)
+	for _, it := range items {
+		tb.row(ls.row(it)...)
+	}
+	if err := tb.flush(); err != nil {
+		return err
+	}
+	if ls.empty && len(items) == 0 {
+		fmt.Fprintf(s.err, "No %s in %s.\n", ls.what, t.scope())
+	}
+	pageFooter(s.err, ls.what, info)
+	return nil
+}

@@ -107,36 +107,17 @@ func newProjectListCmd(s *streams) *cobra.Command {
 		Short: "List projects (of --org, or of every organization)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.Project], error) {
-				return c.ListProjects(cmd.Context(), t.Org, o)
+			return runList(cmd, s, &l, listing[client.Project]{
+				what:   "projects",
+				header: []string{"ORG", "IDENTIFIER", "NAME", "DESCRIPTION", "TAGS"},
+				row: func(it client.Project) []string {
+					pr := it.Project
+					return []string{pr.OrgIdentifier, pr.Identifier, pr.Name, pr.Description, tagsString(pr.Tags)}
+				},
+				fetch: func(c *client.Client, t target, o client.ListOptions) (client.Page[client.Project], error) {
+					return c.ListProjects(cmd.Context(), t.Org, o)
+				},
 			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.Project{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			tb := newTable(s.out, "ORG", "IDENTIFIER", "NAME", "DESCRIPTION", "TAGS")
-			for _, it := range items {
-				pr := it.Project
-				tb.row(pr.OrgIdentifier, pr.Identifier, pr.Name, pr.Description, tagsString(pr.Tags))
-			}
-			if err := tb.flush(); err != nil {
-				return err
-			}
-			pageFooter(s.err, "projects", info)
-			return nil
 		},
 	}
 	l.add(cmd, true)

@@ -305,49 +305,31 @@ func newSecretListCmd(s *streams) *cobra.Command {
 		Short: "List the secrets of a scope",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(cmd, s)
-			if err != nil {
-				return err
-			}
 			var types []string
-			switch strings.ToLower(typ) {
-			case "":
-			case "text", strings.ToLower(client.SecretText):
-				types = []string{client.SecretText}
-			case "file", strings.ToLower(client.SecretFile):
-				types = []string{client.SecretFile}
-			default:
-				return withExit(ExitUsage, fmt.Errorf("--type %q: want text or file", typ))
-			}
-			c, t, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			items, info, err := list(cmd, &l, func(o client.ListOptions) (client.Page[client.Secret], error) {
-				return c.ListSecrets(cmd.Context(), t.scope(), client.ListSecretsOptions{ListOptions: o, Types: types, IncludeSubScopes: sub})
+			return runList(cmd, s, &l, listing[client.Secret]{
+				what:   "secrets",
+				header: []string{"IDENTIFIER", "NAME", "TYPE", "SCOPE", "UPDATED"},
+				row: func(it client.Secret) []string {
+					x := it.Secret
+					return []string{x.Identifier, x.Name, secretKind(x.Type), scopeString(x.OrgIdentifier, x.ProjectIdentifier), when(it.UpdatedAt)}
+				},
+				check: func() error {
+					switch strings.ToLower(typ) {
+					case "":
+					case "text", strings.ToLower(client.SecretText):
+						types = []string{client.SecretText}
+					case "file", strings.ToLower(client.SecretFile):
+						types = []string{client.SecretFile}
+					default:
+						return withExit(ExitUsage, fmt.Errorf("--type %q: want text or file", typ))
+					}
+					return nil
+				},
+				fetch: func(c *client.Client, t target, o client.ListOptions) (client.Page[client.Secret], error) {
+					return c.ListSecrets(cmd.Context(), t.scope(), client.ListSecretsOptions{ListOptions: o, Types: types, IncludeSubScopes: sub})
+				},
+				empty: true,
 			})
-			if err != nil {
-				return apiError(t, err)
-			}
-			if items == nil {
-				items = []client.Secret{}
-			}
-			if ok, err := p.structured(items); ok {
-				return err
-			}
-			tb := newTable(s.out, "IDENTIFIER", "NAME", "TYPE", "SCOPE", "UPDATED")
-			for _, it := range items {
-				x := it.Secret
-				tb.row(x.Identifier, x.Name, secretKind(x.Type), scopeString(x.OrgIdentifier, x.ProjectIdentifier), when(it.UpdatedAt))
-			}
-			if err := tb.flush(); err != nil {
-				return err
-			}
-			if len(items) == 0 {
-				fmt.Fprintf(s.err, "No secrets in %s.\n", t.scope())
-			}
-			pageFooter(s.err, "secrets", info)
-			return nil
 		},
 	}
 	l.add(cmd, true)
