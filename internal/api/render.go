@@ -80,20 +80,6 @@ func ok(w http.ResponseWriter, r *http.Request, data any) {
 	write(w, r, http.StatusOK, envelope{Status: "SUCCESS", Data: data, CorrelationID: correlationID(r.Context())})
 }
 
-// kindStatus is the one table from failure kinds to HTTP statuses.
-var kindStatus = map[failure.Kind]int{
-	failure.Internal:        http.StatusInternalServerError,
-	failure.Invalid:         http.StatusBadRequest,
-	failure.NotFound:        http.StatusNotFound,
-	failure.Conflict:        http.StatusConflict,
-	failure.Unauthenticated: http.StatusUnauthorized,
-	failure.Forbidden:       http.StatusForbidden,
-	failure.TooLarge:        http.StatusRequestEntityTooLarge,
-	failure.Unavailable:     http.StatusServiceUnavailable,
-	failure.Timeout:         http.StatusGatewayTimeout,
-	failure.Canceled:        499,
-}
-
 // kindCode is the Harness ErrorCode used when an error names none.
 var kindCode = map[failure.Kind]string{
 	failure.Internal:        "UNKNOWN_ERROR",
@@ -141,7 +127,7 @@ func classify(err error) *failure.Error {
 // Error with the cause, 4xx at Debug.
 func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	fe := classify(err)
-	status := kindStatus[fe.Kind]
+	status := fe.Kind.HTTPStatus()
 	if status == 0 {
 		status = http.StatusInternalServerError
 	}

@@ -116,7 +116,7 @@ func Failure(c *connector.Connector, taskID, reason, msg, hint string, kind fail
 	summary := fmt.Sprintf("%s (%s)", reason, msg)
 	v := &ops.ValidationResult{
 		Status: ops.StatusFailure, TaskID: taskID, TestedAt: now.UnixMilli(),
-		Errors:       []ops.ErrorDetail{{Reason: reason, Message: msg, Code: HTTPCode(kind)}},
+		Errors:       []ops.ErrorDetail{{Reason: reason, Message: msg, Code: kind.HTTPStatus()}},
 		ErrorSummary: &summary, Reason: reason, Hint: hint,
 	}
 	if c != nil {
@@ -124,28 +124,6 @@ func Failure(c *connector.Connector, taskID, reason, msg, hint string, kind fail
 		v.CredentialType = c.CredentialType()
 	}
 	return v
-}
-
-// HTTPCode is the HTTP status that fits a failure kind, for Harness's
-// ErrorDetail.code.
-func HTTPCode(k failure.Kind) int {
-	switch k {
-	case failure.Invalid:
-		return 400
-	case failure.Unauthenticated:
-		return 401
-	case failure.Forbidden:
-		return 403
-	case failure.NotFound:
-		return 404
-	case failure.Conflict:
-		return 409
-	case failure.Unavailable:
-		return 503
-	case failure.Timeout:
-		return 504
-	}
-	return 500
 }
 
 // Status is the connector status a result records. prev is the status

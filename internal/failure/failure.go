@@ -37,6 +37,33 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
+// HTTPStatus is the HTTP status of a kind: the one table, which the API
+// answers with and connection-test results carry as Harness's
+// ErrorDetail.code.
+func (k Kind) HTTPStatus() int {
+	switch k {
+	case Invalid:
+		return 400
+	case Unauthenticated:
+		return 401
+	case Forbidden:
+		return 403
+	case NotFound:
+		return 404
+	case Conflict:
+		return 409
+	case TooLarge:
+		return 413
+	case Canceled:
+		return 499 // the caller went away (nginx's code; no standard one)
+	case Unavailable:
+		return 503
+	case Timeout:
+		return 504
+	}
+	return 500
+}
+
 // ParseKind is the inverse of Kind.String, for codes that crossed a wire.
 func ParseKind(s string) Kind {
 	for i, n := range kindNames {

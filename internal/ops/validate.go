@@ -161,7 +161,7 @@ func Validate(ctx context.Context, env *Env, in Input) (any, error) {
 		}
 		res.Status = StatusFailure
 		res.Reason, res.Hint = string(e.Reason), e.Hint
-		res.Errors = []ErrorDetail{{Reason: string(e.Reason), Message: msg, Code: httpCode(e.Kind)}}
+		res.Errors = []ErrorDetail{{Reason: string(e.Reason), Message: msg, Code: e.Kind.HTTPStatus()}}
 		summary := fmt.Sprintf("%s (%s)", e.Reason, msg)
 		res.ErrorSummary = &summary
 	} else if res.Status == "" {
@@ -439,28 +439,6 @@ func describeCredential(cred *azure.Credential) string {
 	default:
 		return "this host's system-assigned managed identity"
 	}
-}
-
-// httpCode is the HTTP status that fits a failure kind, for Harness's
-// ErrorDetail.code.
-func httpCode(k failure.Kind) int {
-	switch k {
-	case failure.Invalid:
-		return 400
-	case failure.Unauthenticated:
-		return 401
-	case failure.Forbidden:
-		return 403
-	case failure.NotFound:
-		return 404
-	case failure.Conflict:
-		return 409
-	case failure.Unavailable:
-		return 503
-	case failure.Timeout:
-		return 504
-	}
-	return 500
 }
 
 // decodeParams reads a task's JSON parameters strictly; empty means none.
