@@ -2,20 +2,13 @@ package openapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/azimuthcd/azimuth/internal/azuresim"
-	"github.com/azimuthcd/azimuth/internal/config"
-	"github.com/azimuthcd/azimuth/internal/server"
 )
 
 // TestACRResponsesMatchDocument drives the ACR and Azure helper routes of
@@ -23,36 +16,9 @@ import (
 // response (successes, refusals, the streamed tag list) against the
 // document.
 func TestACRResponsesMatchDocument(t *testing.T) {
-	doc := load(t)
-	doc.Servers = nil
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sim := azuresim.StartForTest(t, nil)
-	dir := t.TempDir()
-	cloudConfig := filepath.Join(dir, "cloud.json")
-	if err := sim.Override().Write(cloudConfig); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Server{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: filepath.Join(dir, "azimuth.db"),
-		MasterKeyFile: filepath.Join(dir, "master.key"), Account: "acme", LogLevel: "error", LogFormat: "text",
-		ShutdownTimeout: 5 * time.Second, Dev: true, CloudConfig: cloudConfig}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, nil)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	admin := srv.AdminKey.Reveal()
-	v := &validator{t: t, router: router, next: http.DefaultTransport, seen: map[string]bool{}}
+	srv, admin := startServer(t, sim)
+	v := newValidator(t)
 	hc := &http.Client{Transport: v}
 
 	send := func(method, path string, q url.Values, body any, want int) {

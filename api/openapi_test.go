@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	openapi "github.com/azimuthcd/azimuth/api"
+	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/client"
 	"github.com/azimuthcd/azimuth/internal/config"
 	"github.com/azimuthcd/azimuth/internal/server"
@@ -41,13 +42,20 @@ func load(t *testing.T) *openapi3.T {
 }
 
 // startServer runs the real composition root (everything later parts wire
-// into it) on SQLite, in dev mode, on a free port.
-func startServer(t *testing.T) (*server.Server, string) {
+// into it) on SQLite, in dev mode, on a free port; with a simulator, its
+// Azure is that simulator.
+func startServer(t *testing.T, sim *azuresim.Sim) (*server.Server, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Server{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: filepath.Join(dir, "azimuth.db"),
 		MasterKeyFile: filepath.Join(dir, "master.key"), Account: "acme", LogLevel: "error", LogFormat: "text",
 		ShutdownTimeout: 5 * time.Second, Dev: true}
+	if sim != nil {
+		cfg.CloudConfig = filepath.Join(dir, "cloud.json")
+		if err := sim.Override().Write(cfg.CloudConfig); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, nil)
 	if err != nil {
@@ -74,7 +82,7 @@ func startServer(t *testing.T) (*server.Server, string) {
 // server does not serve (method and path).
 func TestRoutesMatchDocument(t *testing.T) {
 	doc := load(t)
-	srv, _ := startServer(t)
+	srv, _ := startServer(t, nil)
 	served := map[string]bool{}
 	for _, r := range srv.API().Routes() {
 		served[r.Method+" "+r.Path] = true
@@ -112,7 +120,7 @@ func TestRoutesMatchDocument(t *testing.T) {
 // TestServedDocument: the server serves the embedded document, without a
 // key.
 func TestServedDocument(t *testing.T) {
-	srv, _ := startServer(t)
+	srv, _ := startServer(t, nil)
 	resp, err := http.Get(srv.URL() + "/ng/api/azimuth/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -181,18 +189,25 @@ func (v *validator) fail(format string, args ...any) {
 	v.errs = append(v.errs, fmt.Sprintf(format, args...))
 }
 
-// TestResponsesMatchDocument drives the API through the Go client and
-// checks every request and response (successes and errors) against the
-// document's schemas.
-func TestResponsesMatchDocument(t *testing.T) {
+// newValidator checks the requests and responses that pass through it
+// against the document.
+func newValidator(t *testing.T) *validator {
+	t.Helper()
 	doc := load(t)
 	doc.Servers = nil // match any host
 	router, err := legacy.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, admin := startServer(t)
-	v := &validator{t: t, router: router, next: http.DefaultTransport, seen: map[string]bool{}}
+	return &validator{t: t, router: router, next: http.DefaultTransport, seen: map[string]bool{}}
+}
+
+// TestResponsesMatchDocument drives the API through the Go client and
+// checks every request and response (successes and errors) against the
+// document's schemas.
+func TestResponsesMatchDocument(t *testing.T) {
+	srv, admin := startServer(t, nil)
+	v := newValidator(t)
 	c, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: admin, HTTPClient: &http.Client{Transport: v}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,16 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/client"
-	"github.com/azimuthcd/azimuth/internal/config"
-	"github.com/azimuthcd/azimuth/internal/server"
 )
 
 // TestPermissionResponsesMatchDocument drives the permission routes of the
@@ -28,40 +22,11 @@ func TestPermissionResponsesMatchDocument(t *testing.T) {
 		RoleAssignments: []*azuresim.RoleAssignment{{Principal: object, Role: "AcrPull", Scope: "/subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/appreg"}},
 	}
 	sim := azuresim.StartForTestWith(t, azuresim.Options{World: &azuresim.World{Tenants: []*azuresim.Tenant{ten}}})
-	dir := t.TempDir()
-	if err := sim.Override().Write(filepath.Join(dir, "cloud.json")); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Server{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: filepath.Join(dir, "azimuth.db"),
-		MasterKeyFile: filepath.Join(dir, "master.key"), Account: "acme", LogLevel: "error", LogFormat: "text",
-		ShutdownTimeout: 5 * time.Second, Dev: true, CloudConfig: filepath.Join(dir, "cloud.json")}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, nil)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
+	srv, admin := startServer(t, sim)
+	ctx := context.Background()
 
-	doc := load(t)
-	doc.Servers = nil
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &validator{t: t, router: router, next: http.DefaultTransport, seen: map[string]bool{}}
-	c, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: srv.AdminKey.Reveal(), HTTPClient: &http.Client{Transport: v}})
+	v := newValidator(t)
+	c, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: admin, HTTPClient: &http.Client{Transport: v}})
 	if err != nil {
 		t.Fatal(err)
 	}

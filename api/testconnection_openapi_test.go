@@ -3,16 +3,10 @@ package openapi_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/client"
-	"github.com/azimuthcd/azimuth/internal/config"
-	"github.com/azimuthcd/azimuth/internal/server"
 )
 
 // TestConnectionTestMatchesDocument: testConnection's SUCCESS and FAILURE
@@ -20,37 +14,12 @@ import (
 // it records and its 404, from the real server pointed at the simulator,
 // match the document.
 func TestConnectionTestMatchesDocument(t *testing.T) {
-	doc := load(t)
-	doc.Servers = nil
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sim := azuresim.StartForTest(t, nil)
-	dir := t.TempDir()
-	cc := filepath.Join(dir, "cloud.json")
-	if err := sim.Override().Write(cc); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Server{Listen: "127.0.0.1:0", DataDir: dir, DatabaseURL: filepath.Join(dir, "azimuth.db"),
-		MasterKeyFile: filepath.Join(dir, "master.key"), Account: "acme", LogLevel: "error", LogFormat: "text",
-		ShutdownTimeout: 5 * time.Second, Dev: true, CloudConfig: cc}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, nil)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := srv.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	srv, admin := startServer(t, sim)
+	ctx := context.Background()
 
-	v := &validator{t: t, router: router, next: http.DefaultTransport, seen: map[string]bool{}}
-	c, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: srv.AdminKey.Reveal(), HTTPClient: &http.Client{Transport: v}})
+	v := newValidator(t)
+	c, err := client.New(client.Options{BaseURL: srv.URL(), APIKey: admin, HTTPClient: &http.Client{Transport: v}})
 	if err != nil {
 		t.Fatal(err)
 	}
