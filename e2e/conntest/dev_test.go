@@ -11,7 +11,6 @@ package conntest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
@@ -20,34 +19,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/cli"
 	"github.com/azimuthcd/azimuth/internal/client"
 	"github.com/azimuthcd/azimuth/internal/cloud"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 // The seeds' secret values (demo values of the simulator's demo world).
 var seededValues = []string{"demo-reader-secret-0001", "demo-expired-secret-0003", "demo-norole-secret-0004"}
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testenv.Buffer
 
 // devInfo is the part of dev.json this test reads.
 type devInfo struct {

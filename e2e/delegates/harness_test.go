@@ -9,7 +9,6 @@
 package delegates
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/scope"
 	"github.com/azimuthcd/azimuth/internal/server"
 	"github.com/azimuthcd/azimuth/internal/task"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 const account = "acme"
@@ -64,22 +64,7 @@ func azimuthBinary(t testing.TB) string {
 }
 
 // syncBuffer collects logs from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testenv.Buffer
 
 // replica is one in-process `azimuth server`.
 type replica struct {

@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
@@ -20,6 +19,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/azuresim"
 	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/connector"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 // The test world's ids (testdata/world.yaml).
@@ -196,22 +196,7 @@ func pemBlock(typ string, der []byte) []byte {
 
 // logSink collects every log line of a test: the Factory's slog logger at
 // debug level and azcore's global logger.
-type logSink struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+type logSink = testenv.Buffer
 
 var (
 	sinkMu sync.Mutex

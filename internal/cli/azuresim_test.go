@@ -1,37 +1,22 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/azimuthcd/azimuth/internal/cloud"
 )
 
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestAzuresimCommand(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "cloud.json")
 	hostCfg := filepath.Join(dir, "host.json")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut syncBuf
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"azuresim", "--cloud-config", cfg, "--host-config", "delegate-host=" + hostCfg}, strings.NewReader(""), &out, &errOut)

@@ -1,13 +1,11 @@
 package ops
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/azimuthcd/azimuth/internal/cloud"
 	"github.com/azimuthcd/azimuth/internal/connector"
 	"github.com/azimuthcd/azimuth/internal/failure"
+	"github.com/azimuthcd/azimuth/internal/testenv"
 )
 
 const (
@@ -36,22 +35,7 @@ const (
 var planted = []string{deployerSecret, staleSecret, lonelySecret, archSecret, identityHeader}
 
 // syncBuffer is a log sink safe for the executor's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testenv.Buffer
 
 type harness struct {
 	sim  *azuresim.Sim
